@@ -1,0 +1,32 @@
+from django.contrib import admin, messages
+
+from core.models import OutboundEmail
+from core.tasks import outbound_email_send_task
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    list_display = ["subject", "recipients", "status", "attempts", "created_at", "sent_at"]
+    list_filter = [("sent_at", admin.EmptyFieldListFilter), ("failed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["subject", "message_id", "idempotency_key"]
+    date_hierarchy = "created_at"
+    actions = ["retry"]
+    readonly_fields = [field.name for field in OutboundEmail._meta.fields]
+
+    @admin.display(description="to")
+    def recipients(self, obj: OutboundEmail) -> str:
+        return ", ".join(obj.to)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Try delivering the selected failed messages again")
+    def retry(self, request, queryset):
+        ids = list(queryset.filter(sent_at__isnull=True).values_list("pk", flat=True))
+        queryset.filter(pk__in=ids).update(failed_at=None, attempts=0)
+        for email_id in ids:
+            outbound_email_send_task.delay(email_id)
+        self.message_user(request, f"{len(ids)} message(s) queued again.", messages.SUCCESS)

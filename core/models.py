@@ -1,0 +1,68 @@
+from django.db import models
+from django.db.models import Q
+
+
+class OutboundEmailQuerySet(models.QuerySet):
+    def unsent(self):
+        return self.filter(sent_at__isnull=True, failed_at__isnull=True)
+
+
+class OutboundEmail(models.Model):
+    """One message on its way out: the transactional outbox.
+
+    A row is written in the same transaction as the change that caused it, so a committed change always has its
+    message, and a rolled-back one never does. A Celery task delivers it after the commit; a beat sweep re-queues
+    what a dead worker or an unreachable broker left behind. `sent_at` makes delivery happen once.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set by callers that must send at most one message for one event (e.g. "signature-confirm:42").
+    idempotency_key = models.CharField(max_length=200, blank=True, default="")
+    from_email = models.CharField(max_length=320)
+    to = models.JSONField(default=list)
+    cc = models.JSONField(default=list, blank=True)
+    bcc = models.JSONField(default=list, blank=True)
+    reply_to = models.JSONField(default=list, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    subject = models.CharField(max_length=998)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True, default="")
+    attachments = models.JSONField(
+        default=list, blank=True, help_text="[{filename, path, mimetype}]: files on disk, read at delivery."
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True, help_text="Given up after too many attempts.")
+    message_id = models.CharField(max_length=255, blank=True, default="")
+
+    objects = OutboundEmailQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="outbound_email_unique_idempotency_key",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(sent_at__isnull=True, failed_at__isnull=True),
+                name="outbound_email_unsent_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {', '.join(self.to)}"
+
+    @property
+    def status(self) -> str:
+        if self.sent_at:
+            return "sent"
+        if self.failed_at:
+            return "failed"
+        return "queued"

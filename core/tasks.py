@@ -1,0 +1,37 @@
+from celery import shared_task
+from django.core.cache import cache
+from django.utils import timezone
+
+WORKER_HEARTBEAT_KEY = "core:worker-heartbeat"
+
+
+@shared_task(bind=True, acks_late=True, max_retries=6, retry_backoff=30, retry_backoff_max=1800)
+def outbound_email_send_task(self, email_id: int) -> None:
+    from core.services import DeliveryError, outbound_email_send
+
+    try:
+        outbound_email_send(email_id=email_id)
+    except DeliveryError as exc:
+        raise self.retry(exc=exc) from exc
+
+
+@shared_task(acks_late=True)
+def outbound_email_sweep_task() -> int:
+    from core.services import outbound_email_sweep
+
+    ids = outbound_email_sweep()
+    for email_id in ids:
+        outbound_email_send_task.delay(email_id)
+    return len(ids)
+
+
+@shared_task
+def worker_heartbeat_task() -> None:
+    """Beat's proof of life: /healthz reports how long ago a worker last ran this."""
+    cache.set(WORKER_HEARTBEAT_KEY, timezone.now().isoformat(), timeout=3600)
+
+
+@shared_task(acks_late=True)
+def ping_task(token: str) -> None:
+    """End-to-end check of the queue: `manage.py worker_ping` queues it and waits for the worker's answer."""
+    cache.set(f"core:ping:{token}", timezone.now().isoformat(), timeout=600)

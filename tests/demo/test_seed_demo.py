@@ -1,0 +1,34 @@
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+
+from demo.users import DEMO_USERS, demo_totp_code
+
+pytestmark = pytest.mark.django_db
+
+
+def _counts() -> dict[str, int]:
+    return {
+        model._meta.label: model.objects.count()
+        for model in apps.get_models()
+        if model._meta.app_label not in {"sessions", "admin"}
+    }
+
+
+def test_seed_demo_twice_leaves_the_same_rows():
+    call_command("seed_demo", stdout=StringIO())
+    first = _counts()
+    call_command("seed_demo", stdout=StringIO())
+    assert _counts() == first
+    assert first["accounts.User"] == len(DEMO_USERS)
+
+
+def test_demo_staff_sign_in_with_the_printed_code(client):
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    call_command("seed_demo", stdout=StringIO())
+    editor = Authenticator.objects.get(user__email="editor@demo.vigil.example", type="totp")
+    assert TOTP(editor).validate_code(demo_totp_code())
