@@ -13,7 +13,14 @@ ROLES = (EDITORS, ORGANISERS, MODERATORS)
 
 # "app_label.codename"
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    EDITORS: [],
+    EDITORS: [
+        *(
+            f"articles.{action}_{model}"
+            for model in ("article", "articleimage", "section", "author")
+            for action in ("add", "change", "delete", "view")
+        ),
+        "articles.preview_article",
+    ],
     ORGANISERS: [],
     MODERATORS: [],
 }

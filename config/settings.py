@@ -49,6 +49,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.sites",
     "django.contrib.humanize",
+    "django.contrib.postgres",
+    "django.contrib.sitemaps",
+    "django.contrib.syndication",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "allauth",
@@ -95,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.site",
+                "articles.context_processors.navigation",
             ],
         },
     },
@@ -170,6 +174,7 @@ CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_BEAT_SCHEDULE = {
     "outbound-email-sweep": {"task": "core.tasks.outbound_email_sweep_task", "schedule": 60.0},
     "worker-heartbeat": {"task": "core.tasks.worker_heartbeat_task", "schedule": 30.0},
+    "articles-publish-due": {"task": "articles.tasks.articles_publish_due_task", "schedule": 60.0},
 }
 if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] < VIGIL_LONG_TASK_TIME_LIMIT + 60:
     raise ImproperlyConfigured(
@@ -216,6 +221,10 @@ STORAGES = {
     },
 }
 FILE_UPLOAD_PERMISSIONS = 0o640
+# Uploaded images (core.images): checked by content, size and pixel count, stored without metadata.
+VIGIL_IMAGE_MAX_BYTES = env_int("VIGIL_IMAGE_MAX_BYTES", 10 * 1024 * 1024)
+VIGIL_IMAGE_MAX_PIXELS = env_int("VIGIL_IMAGE_MAX_PIXELS", 40_000_000)
+VIGIL_IMAGE_RENDITION_WIDTHS = (320, 640, 960, 1280, 1920)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)
 
 # --- Accounts: django-allauth, e-mail as the login, verified before taking part, MFA for staff ------------------

@@ -1,9 +1,12 @@
 from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from articles import views as article_views
+from articles.sitemaps import ArticleSitemap, SectionSitemap
 from core import views as core_views
 
 # The admin's own login form is replaced by allauth's, so its rate limits and second factor apply there too.
@@ -13,8 +16,16 @@ admin.site.site_title = settings.SITE_NAME
 
 handler403 = "core.views.permission_denied"
 
+SITEMAPS = {"articles": ArticleSitemap, "sections": SectionSitemap}
+
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("", article_views.home, name="home"),
+    path("", include("articles.urls")),
+    path(
+        "sitemap.xml", sitemap_views.index, {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap_part"}, name="sitemap"
+    ),
+    path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": SITEMAPS}, name="sitemap_part"),
+    path("robots.txt", TemplateView.as_view(template_name="robots.txt", content_type="text/plain"), name="robots"),
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),

@@ -50,3 +50,76 @@ def staff_user(role: str, *, mfa: bool = True) -> User:
 
 
 __all__ = ["Authenticator", "UserFactory", "VerifiedUserFactory", "staff_user", "totp_enable"]
+
+
+# --- articles ---------------------------------------------------------------------------------------------------
+import io  # noqa: E402
+
+from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from articles.models import Article, ArticleImage, ArticleStatus, Author, Section  # noqa: E402
+
+
+class SectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Section
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"Section {n}")
+    slug = factory.Sequence(lambda n: f"section-{n}")
+
+
+class AuthorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Author
+
+    name = factory.Faker("name")
+    slug = factory.Sequence(lambda n: f"author-{n}")
+
+
+class DraftArticleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Article
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Story number {n}")
+    slug = factory.Sequence(lambda n: f"story-{n}")
+    standfirst = "What happened, in a sentence."
+    body = "<p>The body of the story.</p>"
+    body_text = "The body of the story."
+    section = factory.SubFactory(SectionFactory)
+    status = ArticleStatus.DRAFT
+    published_at = None
+
+    @factory.post_generation
+    def authors(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.authors.add(*extracted)
+
+
+class PublishedArticleFactory(DraftArticleFactory):
+    status = ArticleStatus.PUBLISHED
+    published_at = factory.LazyFunction(timezone.now)
+
+
+def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (800, 600), color=(120, 30, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def image_upload(name: str = "photo.jpg", fmt: str = "JPEG", size=(800, 600)) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, image_bytes(fmt, size), content_type="image/jpeg")
+
+
+class ArticleImageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ArticleImage
+
+    article = factory.SubFactory(PublishedArticleFactory)
+    image = factory.LazyFunction(lambda: image_upload())
+    alt_text = "A picture of something relevant."
+    caption = "A caption."
+    credit = "Photo: Someone"

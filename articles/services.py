@@ -1,0 +1,96 @@
+"""Writes and workflows for articles: saving safe bodies, publishing, image renditions."""
+
+import logging
+from datetime import datetime
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from articles.models import Article, ArticleImage, ArticleStatus
+from core.images import make_renditions, rendition_name
+from core.sanitize import sanitize_article_html, strip_tags_to_text
+
+logger = logging.getLogger(__name__)
+
+
+class ArticleError(ValueError):
+    pass
+
+
+def article_save(*, article: Article) -> Article:
+    """Save an article with its body cleaned by the sanitiser; the clean HTML is what is stored."""
+    article.body = sanitize_article_html(article.body)
+    article.body_text = strip_tags_to_text(article.body)
+    article.save()
+    return article
+
+
+def article_publish(*, article: Article, at: datetime | None = None, now: datetime | None = None) -> Article:
+    """Publish now, or schedule for a future `at`; an `at` in the past publishes with that time."""
+    now = now or timezone.now()
+    when = at or now
+    article.status = ArticleStatus.SCHEDULED if when > now else ArticleStatus.PUBLISHED
+    article.published_at = when
+    article.save(update_fields=["status", "published_at", "updated_at"])
+    return article
+
+
+def article_unpublish(*, article: Article) -> Article:
+    if article.status == ArticleStatus.DRAFT:
+        raise ArticleError(f"“{article.title}” is already a draft.")
+    article.status = ArticleStatus.DRAFT
+    article.save(update_fields=["status", "updated_at"])
+    return article
+
+
+def articles_publish_due(*, now: datetime | None = None) -> int:
+    """Scheduled articles whose time has come are marked published (they are already public by their time)."""
+    now = now or timezone.now()
+    return Article.objects.filter(status=ArticleStatus.SCHEDULED, published_at__lte=now).update(
+        status=ArticleStatus.PUBLISHED
+    )
+
+
+def article_image_queue_renditions(*, image_ids: list[int]) -> None:
+    """Queue rendition jobs once the current transaction commits."""
+    from articles.tasks import article_image_render_task
+
+    for image_id in image_ids:
+        transaction.on_commit(lambda image_id=image_id: article_image_render_task.delay(image_id))
+
+
+def article_image_render(*, image_id: int, now: datetime | None = None) -> ArticleImage | None:
+    """Make the image's renditions (several widths, WebP and JPEG). Safe to run twice: names are fixed per width."""
+    image = ArticleImage.objects.filter(pk=image_id).first()
+    if image is None or not image.image:
+        return image
+    source_name = image.image.name
+    if image.renditions and all(r.get("source") == source_name for r in image.renditions):
+        return image
+    with image.image.open("rb") as handle:
+        renditions = make_renditions(handle)
+    stored = []
+    for rendition in renditions:
+        name = rendition_name(source_name, rendition.width, rendition.format)
+        if default_storage.exists(name):
+            default_storage.delete(name)
+        saved = default_storage.save(name, ContentFile(rendition.content))
+        stored.append(
+            {
+                "width": rendition.width,
+                "height": rendition.height,
+                "format": rendition.format,
+                "name": saved,
+                "source": source_name,
+            }
+        )
+    # Only record them if the image was not replaced meanwhile.
+    updated = ArticleImage.objects.filter(pk=image_id, image=source_name).update(
+        renditions=stored, renditions_at=now or timezone.now()
+    )
+    if not updated:
+        logger.info("Image %s changed while its renditions were made; the new file has its own job.", image_id)
+    image.refresh_from_db()
+    return image
