@@ -67,6 +67,9 @@ class Article(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     comments_open = models.BooleanField(default=True)
+    # Visible comments, kept by the comments app's services in SQL (F() updates) and rebuilt by its reconcile job,
+    # so that lists show counts without a query per article.
+    comment_count = models.PositiveIntegerField(default=0, editable=False)
     # Maintained by the database (a trigger on PostgreSQL; see migration 0002): title A, standfirst B, body C.
     search_vector = SearchVectorField(null=True, editable=False)
 

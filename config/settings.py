@@ -303,6 +303,10 @@ if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
 # /healthz answers plain HTTP to the load balancer's probes.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# --- Comments and moderation -----------------------------------------------------------------------------------
+
+# --- Petitions and signatures -----------------------------------------------------------------------------------
+
 # --- Internationalisation -----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str("DJANGO_TIME_ZONE", "UTC")
