@@ -1,0 +1,114 @@
+"""Shared pieces for the benchmarks: a throwaway database, a gunicorn server, and timing of HTTP requests."""
+
+import http.client
+import os
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg2
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def bench_env(*, database: str, redis_db: int, settings: str = "config.settings", **extra: str) -> dict[str, str]:
+    """Production-shaped settings (DEBUG off) on a database of the benchmark's own."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "CELERY_"))
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": settings,
+            "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DJANGO_HTTPS": "0",
+            "DJANGO_STATIC_MANIFEST": "0",
+            "DJANGO_LOG_LEVEL": "WARNING",
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+            "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
+            "DJANGO_VAR_DIR": str(ROOT / "var" / "bench"),
+            "PYTHONPATH": str(ROOT),
+            **extra,
+        }
+    )
+    return env
+
+
+def recreate_database(name: str) -> None:
+    conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], *, port: int, workers: int = 2, wsgi: str = "config.wsgi:application"):
+    command = [
+        str(Path(PY).parent / "gunicorn"), wsgi, "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+        "--log-level", "warning", "--worker-tmp-dir", "/dev/shm",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                status, _ = request(port, "/healthz")
+                if status == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("gunicorn did not answer /healthz within 30 s")
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def request(port: int, path: str, connection: http.client.HTTPConnection | None = None) -> tuple[int, bytes]:
+    own = connection is None
+    connection = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", path, headers={"Host": "127.0.0.1"})
+    response = connection.getresponse()
+    body = response.read()
+    if own:
+        connection.close()
+    return response.status, body
+
+
+def time_requests(port: int, paths: list[str], *, count: int, warmup: int = 20) -> list[float]:
+    """Sequential requests over one keep-alive connection, cycling through `paths`; milliseconds per response."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    timings = []
+    for index in range(warmup + count):
+        path = paths[index % len(paths)]
+        started = time.perf_counter()
+        status, _ = request(port, path, connection)
+        elapsed = (time.perf_counter() - started) * 1000
+        if status != 200:
+            raise RuntimeError(f"{path} answered {status}")
+        if index >= warmup:
+            timings.append(elapsed)
+    connection.close()
+    return timings
+
+
+def summary(timings: list[float]) -> dict[str, float]:
+    ordered = sorted(timings)
+    return {
+        "p50": statistics.median(ordered),
+        "p95": ordered[max(0, int(round(0.95 * len(ordered))) - 1)],
+        "mean": statistics.fmean(ordered),
+    }
