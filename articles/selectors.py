@@ -84,35 +84,46 @@ def article_search(*, query: str, page_number) -> Page:
     if not terms:
         return _page(Article.objects.none(), 1)
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+        from django.contrib.postgres.search import SearchQuery, SearchRank
 
         search_query = SearchQuery(terms, search_type="websearch", config="english")
         queryset = (
             published.filter(search_vector=search_query)
-            .annotate(
-                rank=SearchRank("search_vector", search_query),
-                snippet=SearchHeadline(
-                    "body_text",
-                    search_query,
-                    config="english",
-                    start_sel=_MARK_START,
-                    stop_sel=_MARK_STOP,
-                    max_words=35,
-                    min_words=15,
-                    max_fragments=2,
-                    fragment_delimiter=" … ",
-                ),
-            )
+            .annotate(rank=SearchRank("search_vector", search_query))
             .order_by("-rank", "-published_at")
         )
+        page = _page(_with_relations(queryset), page_number)
+        # Snippets only for the page's rows: ts_headline re-parses each body, too costly to run for every match.
+        snippets = _headlines(search_query, [article.pk for article in page.object_list])
     else:
         words = terms.split()[:8]
         condition = Q()
         for word in words:
             condition &= Q(title__icontains=word) | Q(standfirst__icontains=word) | Q(body_text__icontains=word)
-        queryset = published.filter(condition).order_by("-published_at")
-    page = _page(_with_relations(queryset), page_number)
+        page = _page(_with_relations(published.filter(condition).order_by("-published_at")), page_number)
+        snippets = {}
     for article in page.object_list:
-        snippet = getattr(article, "snippet", None)
+        snippet = snippets.get(article.pk)
         article.snippet_html = _highlighted(snippet) if snippet else html.escape(article.standfirst)
     return page
+
+
+def _headlines(search_query, ids: list[int]) -> dict[int, str]:
+    from django.contrib.postgres.search import SearchHeadline
+
+    if not ids:
+        return {}
+    rows = Article.objects.filter(pk__in=ids).annotate(
+        snippet=SearchHeadline(
+            "body_text",
+            search_query,
+            config="english",
+            start_sel=_MARK_START,
+            stop_sel=_MARK_STOP,
+            max_words=35,
+            min_words=15,
+            max_fragments=2,
+            fragment_delimiter=" … ",
+        )
+    )
+    return dict(rows.values_list("pk", "snippet"))

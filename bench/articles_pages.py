@@ -84,6 +84,9 @@ for index in range(images_n):
         credit="Credit", position=index // len(articles), renditions=renditions, renditions_at=now,
     ))
 ArticleImage.objects.bulk_create(images, batch_size=5000)
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("ANALYZE")
 print(Article.objects.count(), ArticleImage.objects.count())
 """
 

@@ -77,3 +77,18 @@ def test_search_results_page(client):
 def test_search_form_is_in_the_header_with_a_label(client):
     html = client.get("/").content.decode()
     assert 'role="search"' in html and '<label for="site-search-q"' in html
+
+
+def test_search_uses_a_constant_number_of_queries(client, django_assert_max_num_queries):
+    for n in range(3):
+        _article(f"Privacy story {n}", "x", "<p>privacy</p>", slug=f"few-{n}")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        client.get("/search/", {"q": "privacy"})
+    for n in range(30):
+        _article(f"Privacy story {n}", "x", "<p>privacy</p>", slug=f"many-{n}")
+    with CaptureQueriesContext(connection) as many:
+        client.get("/search/", {"q": "privacy"})
+    assert len(few.captured_queries) == len(many.captured_queries) <= 8
