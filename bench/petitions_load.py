@@ -1,0 +1,330 @@
+"""Signing under load: gunicorn with PostgreSQL and Redis, 64 concurrent clients, against a trivial view's ceiling.
+
+Usage: .venv/bin/python bench/petitions_load.py [--seconds 30] [--clients 64] [--workers 4] [--port 8201]
+
+Method
+- Its own database (vigil_bench_petitions, dropped and migrated afresh), Redis db 7 (cache, rate limits) and db 6
+  (broker). Production settings (DEBUG off, the whole middleware stack, CSRF on) plus one trivial view that runs
+  `SELECT 1` (bench/urls_petitions.py). Rate limits stay on (their Redis counters are part of the cost) but are
+  raised to 1,000,000/h per address and per e-mail, since every request comes from 127.0.0.1 and duplicates are
+  sent on purpose. E-mail goes to Django's dummy backend.
+- gunicorn (sync workers) on 127.0.0.1:--port; one Celery worker (both queues: e-mail and counts) and beat (the
+  count flush every 2 s), as production runs them.
+- The load generator is another process: asyncio with raw HTTP/1.1 sockets (one connection per request, as
+  gunicorn's sync workers close them), --clients concurrent clients. Each client fetches the petition page once for
+  its CSRF cookie, then loops. Phase 1: the trivial view for --seconds/2. Phase 2: for --seconds, each client
+  POSTs the signing form; 85 % with a new address, 15 % repeating an address already sent (in another spelling:
+  case, dots, +tag on gmail.com), and, interleaved, POSTs confirmation links for signatures the generator has seen
+  committed (it reads new pending ids from the database every 0.5 s and signs the tokens with the site's key).
+- Reported: requests/s, accepted signatures/s (303 answers), p50 and p99 latency, errors (non-2xx/3xx and socket
+  errors), and afterwards: rows, rows per canonical address (duplicates must be 0), pending/confirmed, the outbox,
+  and the time until the public count equals the confirmed rows after the load stops.
+
+Caveat: the machine has 2 cores, shared by gunicorn, PostgreSQL, Redis, the worker, beat and the load generator,
+and possibly by other people's test runs.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "vigil_bench_petitions"
+SLUG = "bench-petition"
+ENV = {
+    "DJANGO_SETTINGS_MODULE": "bench.settings_petitions",
+    "DJANGO_SECRET_KEY": "bench-only-secret-key-1f6c0e9b7a2d4c8e9f0a1b2c3d4e5f60718293a4",
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "VIGIL_IP_HASH_KEY": "bench-only-address-key",
+    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
+    "REDIS_URL": "redis://127.0.0.1:6379/7",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/6",
+    "DJANGO_HTTPS": "0",
+    "DJANGO_STATIC_MANIFEST": "0",
+    "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+    "VIGIL_SIGN_RATE_PER_IP": "1000000/h",
+    "VIGIL_SIGN_RATE_PER_EMAIL": "1000000/h",
+    "DJANGO_LOG_LEVEL": "WARNING",
+    "DJANGO_CONN_MAX_AGE": "600",
+}
+
+
+# --- The load generator (runs in its own process: --client) -----------------------------------------------------
+
+
+async def _request(port: int, raw: bytes) -> tuple[int, dict, bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(raw)
+        await writer.drain()
+        data = await reader.read()
+    finally:
+        writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    headers: dict = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), []).append(value.strip())
+    return status, headers, body
+
+
+def _get(path: str, cookie: str = "") -> bytes:
+    extra = f"Cookie: {cookie}\r\n" if cookie else ""
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Connection: close\r\n\r\n".encode()
+
+
+def _post(path: str, form: dict, token: str) -> bytes:
+    body = urlencode({**form, "csrfmiddlewaretoken": token}).encode()
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: csrftoken={token}\r\n"
+        f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
+
+
+def _spelling(n: int, rng: random.Random) -> str:
+    """Person n's address, in one of several spellings that all have one canonical form."""
+    if n % 3 == 0:
+        return rng.choice(
+            [f"bench.person.{n}@gmail.com", f"BenchPerson{n}+x@googlemail.com", f"benchperson{n}@GMAIL.com"]
+        )
+    return rng.choice([f"person{n}@example.org", f"Person{n}@Example.org"])
+
+
+async def _client_main(args) -> None:
+    import psycopg2
+    from django.core import signing
+
+    os.environ.update(ENV)
+    from django.conf import settings
+
+    settings.configure(SECRET_KEY=ENV["DJANGO_SECRET_KEY"])
+    port = args.port
+    results = {"trivial": [], "sign": [], "confirm": []}  # (phase, latency, status)
+    confirm_queue: asyncio.Queue = asyncio.Queue()
+    sent_people: list[int] = []
+    counter = {"next": 0}
+    connection = psycopg2.connect(ENV["DATABASE_URL"])
+    connection.autocommit = True
+
+    async def cookie_token() -> str:
+        _status, headers, _ = await _request(port, _get(f"/petitions/{SLUG}/"))
+        for value in headers.get("set-cookie", []):
+            if value.startswith("csrftoken="):
+                return value.split(";", 1)[0].split("=", 1)[1]
+        raise RuntimeError("no CSRF cookie")
+
+    async def run_phase(name: str, seconds: float, make_request) -> None:
+        deadline = time.monotonic() + seconds
+
+        async def one_client(i: int) -> None:
+            rng = random.Random(i)
+            token = await cookie_token()
+            while time.monotonic() < deadline:
+                kind, raw = make_request(rng, token)
+                start = time.perf_counter()
+                try:
+                    status, _, _ = await _request(port, raw)
+                except OSError:
+                    status = 0
+                results[kind].append((time.perf_counter() - start, status))
+
+        await asyncio.gather(*(one_client(i) for i in range(args.clients)))
+
+    def trivial_request(rng, token):
+        return "trivial", _get("/bench/trivial/")
+
+    def sign_request(rng, token):
+        if not confirm_queue.empty() and rng.random() < 0.5:
+            return "confirm", _post(f"/petitions/confirm/{confirm_queue.get_nowait()}/", {}, token)
+        if sent_people and rng.random() < 0.15:
+            person = rng.choice(sent_people)
+        else:
+            person = counter["next"]
+            counter["next"] += 1
+            sent_people.append(person)
+        form = {"first_name": "Bench", "last_name": f"Person {person}", "email": _spelling(person, rng),
+                "country": rng.choice(["GB", "FR", "DE", "US"]), "region": rng.choice(["North", "South", ""]),
+                "town": "Benchtown", "show_publicly": "on", "website": "", "utm_source": "bench"}  # fmt: skip
+        return "sign", _post(f"/petitions/{SLUG}/sign/", form, token)
+
+    async def feed_confirmations(stop: asyncio.Event) -> None:
+        last = 0
+        signer = signing.TimestampSigner(salt="signatures.confirm")
+        while not stop.is_set():
+            rows = await asyncio.to_thread(_pending_after, connection, last)
+            for pk, generation in rows:
+                confirm_queue.put_nowait(signer.sign(f"{pk}.{generation}"))
+                last = max(last, pk)
+            await asyncio.sleep(0.5)
+
+    started = time.time()
+    await run_phase("trivial", args.seconds / 2, trivial_request)
+    stop = asyncio.Event()
+    feeder = asyncio.create_task(feed_confirmations(stop))
+    sign_started = time.time()
+    await run_phase("sign", args.seconds, sign_request)
+    stop.set()
+    await feeder
+    print(json.dumps({"results": results, "started": started, "sign_started": sign_started,
+                      "sign_stopped": time.time(), "people": counter["next"]}))  # fmt: skip
+
+
+def _pending_after(connection, last: int) -> list[tuple[int, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, generation FROM signatures_signature WHERE state = 'pending' AND id > %s "
+            "ORDER BY id LIMIT 5000",
+            [last],
+        )
+        return cursor.fetchall()
+
+
+# --- The orchestrator ------------------------------------------------------------------------------------------------
+
+
+def _summary(samples: list[tuple[float, int]], seconds: float, ok=lambda s: 200 <= s < 400) -> dict:
+    latencies = sorted(latency * 1000 for latency, _ in samples)
+    good = [s for _, s in samples if ok(s)]
+    return {
+        "requests": len(samples),
+        "per_second": round(len(samples) / seconds, 1),
+        "ok": len(good),
+        "ok_per_second": round(len(good) / seconds, 1),
+        "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "p99_ms": round(latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 1) if latencies else None,
+        "errors": dict(Counter(str(status) for _, status in samples if not ok(status))),
+    }
+
+
+def _psql(sql: str, db: str = "postgres") -> str:
+    return subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-tAc", sql], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8201)
+    parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.client:
+        asyncio.run(_client_main(args))
+        return
+
+    env = {**os.environ, **ENV}
+    py = str(ROOT / ".venv" / "bin" / "python")
+    print(__doc__.split("Caveat")[0].strip(), "\n")
+    _psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    _psql(f"CREATE DATABASE {DB_NAME}")
+    subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    subprocess.run(["redis-cli", "-n", "7", "flushdb"], check=True, capture_output=True)
+    subprocess.run(["redis-cli", "-n", "6", "flushdb"], check=True, capture_output=True)
+    setup = (
+        "import django; django.setup();"
+        "from petitions.models import Petition; from petitions.services import petition_create, petition_open;"
+        f"p = petition_create(petition=Petition(slug='{SLUG}', title='Bench petition', target_name='Someone',"
+        " ask='Count us.', body='<p>Load.</p>', goal=100000), by=None); petition_open(petition=p); print(p.pk)"
+    )
+    petition_id = int(subprocess.run([py, "-c", setup], cwd=ROOT, env=env, check=True, capture_output=True,
+                                     text=True).stdout.strip().splitlines()[-1])  # fmt: skip
+    tmp = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
+    processes = []
+    logs = [open(tmp / name, "wb") for name in ("gunicorn.log", "worker.log", "beat.log")]  # noqa: SIM115
+    try:
+        processes.append(subprocess.Popen(
+            [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{args.port}", "--workers",
+             str(args.workers), "--worker-class", "sync", "--backlog", "2048", "--log-level", "warning"],
+            cwd=ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT,
+        ))  # fmt: skip
+        processes.append(subprocess.Popen(
+            [py, "-m", "celery", "-A", "config", "worker", "--concurrency=1", "--without-gossip", "--without-mingle",
+             "--loglevel=WARNING"], cwd=ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT,
+        ))  # fmt: skip
+        processes.append(subprocess.Popen(
+            [py, "-m", "celery", "-A", "config", "beat", "--loglevel=WARNING", "--schedule", str(tmp / "beat")],
+            cwd=ROOT, env=env, stdout=logs[2], stderr=subprocess.STDOUT,
+        ))  # fmt: skip
+        for _ in range(100):
+            if (
+                subprocess.run(
+                    ["curl", "-sf", "-o", "/dev/null", f"http://127.0.0.1:{args.port}/bench/trivial/"]
+                ).returncode
+                == 0
+            ):
+                break
+            time.sleep(0.2)
+        client = subprocess.run(
+            [py, str(Path(__file__)), "--client", "--seconds", str(args.seconds), "--clients", str(args.clients),
+             "--port", str(args.port)], cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        stopped = time.time()
+        data = json.loads(client.stdout.strip().splitlines()[-1])
+
+        def confirmed_rows() -> int:
+            sql = f"SELECT count(*) FROM signatures_signature WHERE petition_id={petition_id} AND state='confirmed'"
+            return int(_psql(sql, DB_NAME))
+
+        def tally() -> int:
+            sql = f"SELECT confirmed FROM signatures_petitiontally WHERE petition_id={petition_id}"
+            return int(_psql(sql, DB_NAME) or 0)
+
+        exact_after = None
+        while time.time() - stopped < 30:
+            if tally() == confirmed_rows():
+                exact_after = time.time() - stopped
+                break
+            time.sleep(0.1)
+        rows = _psql("SELECT state, count(*) FROM signatures_signature GROUP BY state ORDER BY state", DB_NAME)
+        duplicates = _psql("SELECT count(*) FROM (SELECT petition_id, canonical_email FROM signatures_signature "
+                           "GROUP BY 1, 2 HAVING count(*) > 1) d", DB_NAME)  # fmt: skip
+        outbox = _psql("SELECT count(*), count(sent_at) FROM core_outboundemail", DB_NAME)
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in logs:
+            log.close()
+    trivial = _summary(data["results"]["trivial"], args.seconds / 2)
+    sign_seconds = data["sign_stopped"] - data["sign_started"]
+    sign = _summary(data["results"]["sign"], sign_seconds, ok=lambda s: s == 303)
+    confirm = _summary(data["results"]["confirm"], sign_seconds, ok=lambda s: s == 200)
+    five_xx = sum(1 for kind in ("sign", "confirm", "trivial") for _, s in data["results"][kind] if s >= 500 or s == 0)
+    print(f"cpu cores: {os.cpu_count()}   gunicorn sync workers: {args.workers}   clients: {args.clients}")
+    print(f"trivial view ({args.seconds / 2:.0f} s): {json.dumps(trivial)}")
+    print(f"signing      ({sign_seconds:.0f} s): {json.dumps(sign)}")
+    print(f"confirming   (same time): {json.dumps(confirm)}")
+    share = 100 * sign["ok_per_second"] / max(trivial["per_second"], 1)
+    print(f"accepted signatures/s: {sign['ok_per_second']} = {share:.0f} % of the trivial view's requests/s")
+    print(f"5xx or socket errors: {five_xx}")
+    print(f"people sent: {data['people']}; rows by state: {rows.replace(chr(10), ', ')}")
+    print(f"rows sharing a canonical address (must be 0): {duplicates}")
+    print(f"outbox (rows, sent so far): {outbox}")
+    exact = f"{exact_after:.1f} s" if exact_after is not None else "NOT within 30 s"
+    print(
+        f"public count equal to the confirmed rows after the load stopped: {exact} "
+        f"(now: tally {tally()}, confirmed rows {confirmed_rows()})"
+    )
+    print(f"logs: {tmp}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+import copy
+
+from django import forms
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils.translation import gettext_lazy as _
+
+from core.images import ImageRejected, clean_image, validate_image_upload
+from petitions.models import MembershipRole, Petition
+from signatures.countries import COUNTRIES, COUNTRY_NAMES
+from signatures.email import InvalidEmail, email_canonical
+from signatures.services.signing import SignatureOrigin, SignerDetails
+
+HONEYPOT_FIELD = "website"
+COUNTRY_CHOICES = [("", _("Choose your country")), *COUNTRIES]
+
+
+class SharedChoicesSelect(forms.Select):
+    """A Select whose (long, never-changing) choices are shared by every copy instead of re-normalised per form."""
+
+    def __deepcopy__(self, memo):
+        copied = copy.copy(self)
+        copied.attrs = self.attrs.copy()
+        memo[id(self)] = copied
+        return copied
+
+
+def _no_markup(value: str) -> str:
+    value = " ".join((value or "").split())
+    if "<" in value or ">" in value:
+        raise forms.ValidationError(_("Names cannot contain < or >."))
+    if any(ord(char) < 32 for char in value):
+        raise forms.ValidationError(_("Remove the invisible characters from this field."))
+    return value
+
+
+class SignForm(forms.Form):
+    """The signing form: no account needed. Hidden fields carry where the signer came from."""
+
+    first_name = forms.CharField(
+        label=_("First name"), max_length=80, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+    )
+    last_name = forms.CharField(
+        label=_("Last name"), max_length=80, widget=forms.TextInput(attrs={"autocomplete": "family-name"})
+    )
+    email = forms.CharField(
+        label=_("E-mail address"),
+        max_length=320,
+        help_text=_("We send you a link to confirm. It is never shown publicly."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email"}),
+    )
+    # A CharField with a shared Select rather than a ChoiceField: Django deep-copies and re-normalises a ChoiceField's
+    # 250 choices for every form, milliseconds per signature in a surge. clean_country checks the code.
+    country = forms.CharField(
+        label=_("Country"),
+        max_length=2,
+        widget=SharedChoicesSelect(choices=COUNTRY_CHOICES, attrs={"autocomplete": "country"}),
+    )
+    region = forms.CharField(
+        label=_("Region, state or county"), max_length=80, required=False, help_text=_("Optional.")
+    )
+    town = forms.CharField(
+        label=_("Town or city"), max_length=80, required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
+        help_text=_("Optional. Shown beside your name if you agree below."),
+    )  # fmt: skip
+    postal_code = forms.CharField(
+        label=_("Postal code"),
+        max_length=16,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
+    )
+    show_publicly = forms.BooleanField(
+        label=_("Show my first name, last initial and town on this page"), required=False
+    )
+    contact_ok = forms.BooleanField(label=_("The organisers may e-mail me about this campaign"), required=False)
+    # A field people never see (hidden by the stylesheet, skipped by keyboard and screen readers): bots fill it.
+    website = forms.CharField(
+        label=_("Leave this empty"),
+        required=False,
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
+    referrer = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+    utm_source = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+    utm_medium = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+    utm_campaign = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+
+    def __init__(self, *args, petition: Petition, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.petition = petition
+        if petition.postal_code_required:
+            self.fields["postal_code"].required = True
+        else:
+            self.fields["postal_code"].help_text = _("Optional.")
+
+    def clean_country(self):
+        code = self.cleaned_data["country"]
+        if code not in COUNTRY_NAMES:
+            raise forms.ValidationError(_("Choose a country from the list."))
+        return code
+
+    def clean_first_name(self):
+        return _no_markup(self.cleaned_data["first_name"])
+
+    def clean_last_name(self):
+        return _no_markup(self.cleaned_data["last_name"])
+
+    def clean_town(self):
+        return _no_markup(self.cleaned_data["town"])
+
+    def clean_region(self):
+        return _no_markup(self.cleaned_data["region"])
+
+    def clean_email(self):
+        raw = self.cleaned_data["email"]
+        try:
+            self.canonical_email = email_canonical(raw)
+        except InvalidEmail as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return raw.strip()
+
+    @property
+    def is_bot(self) -> bool:
+        return bool((self.data.get(HONEYPOT_FIELD) or "").strip())
+
+    def details(self) -> SignerDetails:
+        data = self.cleaned_data
+        return SignerDetails(
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            email=data["email"],
+            country=data["country"],
+            region=data["region"],
+            town=data["town"],
+            postal_code=data["postal_code"],
+            show_publicly=data["show_publicly"],
+            contact_ok=data["contact_ok"],
+        )
+
+    def origin(self, *, ip: str) -> SignatureOrigin:
+        data = self.cleaned_data
+        return SignatureOrigin(
+            ip=ip,
+            referrer=data["referrer"],
+            utm_source=data["utm_source"],
+            utm_medium=data["utm_medium"],
+            utm_campaign=data["utm_campaign"],
+        )
+
+
+class ResendForm(forms.Form):
+    email = forms.CharField(
+        label=_("E-mail address you signed with"),
+        max_length=320,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    def clean_email(self):
+        raw = self.cleaned_data["email"]
+        try:
+            self.canonical_email = email_canonical(raw)
+        except InvalidEmail as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return raw.strip()
+
+
+class PetitionForm(forms.ModelForm):
+    """What organisers write; the body is sanitised by the service, the image cleaned here."""
+
+    class Meta:
+        model = Petition
+        fields = [
+            "title", "slug", "target_name", "target_organisation", "target_email", "ask", "body", "image",
+            "image_alt", "goal", "postal_code_required", "opens_at", "closes_at",
+        ]  # fmt: skip
+        field_classes = {"image": forms.FileField}
+        widgets = {
+            "body": forms.Textarea(attrs={"rows": 14}),
+            "opens_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "closes_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        }
+
+    def clean_image(self):
+        upload = self.cleaned_data.get("image")
+        if upload is None or upload is False or not hasattr(upload, "content_type"):
+            return upload
+        try:
+            validate_image_upload(upload)
+            cleaned = clean_image(upload)
+        except ImageRejected as exc:
+            raise forms.ValidationError(exc.messages) from exc
+        stem = upload.name.rsplit(".", 1)[0][:80] or "image"
+        return SimpleUploadedFile(
+            f"{stem}.{cleaned.extension}", cleaned.content, content_type=f"image/{cleaned.format}"
+        )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("image") and not data.get("image_alt"):
+            self.add_error("image_alt", _("Describe the picture for people who cannot see it."))
+        opens_at, closes_at = data.get("opens_at"), data.get("closes_at")
+        if opens_at and closes_at and closes_at <= opens_at:
+            self.add_error("closes_at", _("The closing time must be after the opening time."))
+        return data
+
+
+class TransitionForm(forms.Form):
+    move = forms.ChoiceField(choices=[(name, name) for name in ("open", "close", "deliver", "archive")])
+
+
+class InvalidateForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("ip", "ip"), ("domain", "domain")], widget=forms.HiddenInput)
+    value = forms.CharField(max_length=253, widget=forms.HiddenInput)
+    since = forms.DateTimeField(widget=forms.HiddenInput)
+    until = forms.DateTimeField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label=_("Reason (kept on record)"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class MemberForm(forms.Form):
+    email = forms.EmailField(label=_("Their account's e-mail address"))
+    role = forms.ChoiceField(label=_("Role"), choices=MembershipRole.choices, initial=MembershipRole.ORGANISER)

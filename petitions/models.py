@@ -1,0 +1,181 @@
+"""Petitions: what is asked of whom, who runs it, and where it stands in its life.
+
+The lifecycle is draft → open → closed → delivered, and archived from anywhere but open; each move is one service
+in petitions/services.py, which stamps its time. Once anyone has signed, a change to the ask or the body keeps the
+earlier text as a revision, shown publicly: signers agreed to a text.
+
+Issue-6 material (sign-on letters, packets, deliveries) hangs off Petition by foreign keys in their own models, so
+nothing here has to change for it; `target_email` is where a delivery goes.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class PetitionStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+    DELIVERED = "delivered", _("Delivered")
+    ARCHIVED = "archived", _("Archived")
+
+
+PUBLIC_STATUSES = (PetitionStatus.OPEN, PetitionStatus.CLOSED, PetitionStatus.DELIVERED)
+
+
+class PetitionQuerySet(models.QuerySet):
+    def public(self):
+        """What anyone may see: open, closed and delivered petitions (drafts and archived ones are not listed)."""
+        return self.filter(status__in=PUBLIC_STATUSES)
+
+    def for_member(self, user):
+        if user.is_superuser:
+            return self
+        return self.filter(memberships__user=user)
+
+
+def petition_image_path(instance: "Petition", filename: str) -> str:
+    return f"petitions/{timezone.now():%Y/%m}/{filename}"
+
+
+class Petition(models.Model):
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True, help_text=_("The petition's address: /petitions/<slug>/."))
+    target_name = models.CharField(_("decision maker"), max_length=200, help_text=_("The person asked to act."))
+    target_organisation = models.CharField(max_length=200, blank=True)
+    target_email = models.EmailField(
+        max_length=254, blank=True, help_text=_("Private: where the petition is delivered. Never shown publicly.")
+    )
+    ask = models.CharField(max_length=300, help_text=_("The one-line ask, shown above the fold."))
+    body = models.TextField(help_text=_("Why it matters. Paragraphs, headings, lists and links."))
+    image = models.ImageField(
+        upload_to=petition_image_path, width_field="image_width", height_field="image_height", blank=True
+    )
+    image_alt = models.CharField(max_length=300, blank=True, help_text=_("What the picture shows."))
+    image_width = models.PositiveIntegerField(default=0, editable=False)
+    image_height = models.PositiveIntegerField(default=0, editable=False)
+    renditions = models.JSONField(default=list, blank=True, editable=False)
+    goal = models.PositiveIntegerField(default=1000, help_text=_("Rises to the next milestone once reached."))
+    postal_code_required = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=PetitionStatus.choices, default=PetitionStatus.DRAFT)
+    opens_at = models.DateTimeField(null=True, blank=True, help_text=_("A draft opens by itself at this time."))
+    closes_at = models.DateTimeField(null=True, blank=True, help_text=_("Closes by itself at this time."))
+    opened_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    delivered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set once the signers' personal data has been erased (VIGIL_SIGNATURE_ANONYMISE_AFTER_MONTHS after closing).
+    signers_anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PetitionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_at", "-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(goal__gte=1), name="petition_goal_positive"),
+            models.CheckConstraint(
+                condition=Q(status=PetitionStatus.DRAFT) | Q(opened_at__isnull=False), name="petition_opened_has_time"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=[PetitionStatus.CLOSED, PetitionStatus.DELIVERED]) | Q(closed_at__isnull=False),
+                name="petition_closed_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=PetitionStatus.DELIVERED) | Q(delivered_at__isnull=False),
+                name="petition_delivered_has_time",
+            ),
+            models.CheckConstraint(condition=Q(image="") | ~Q(image_alt=""), name="petition_image_has_alt_text"),
+        ]
+        indexes = [models.Index(fields=["status", "-opened_at"], name="petition_status_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("petitions:detail", args=[self.slug])
+
+    def accepts_signatures(self, *, now=None) -> bool:
+        now = now or timezone.now()
+        return self.status == PetitionStatus.OPEN and (self.closes_at is None or now < self.closes_at)
+
+    def accepts_confirmations(self) -> bool:
+        """A signature made while the petition was open may still be confirmed after it closes, until delivery."""
+        return self.status in (PetitionStatus.OPEN, PetitionStatus.CLOSED)
+
+    @property
+    def is_public(self) -> bool:
+        return self.status in PUBLIC_STATUSES
+
+    def goal_for(self, count: int) -> int:
+        """The goal shown beside a count: the set goal, then the next round milestone once it is reached."""
+        if count < self.goal:
+            return self.goal
+        return milestone_after(count)
+
+
+def milestone_after(count: int) -> int:
+    """The next round number above count: 1, 2.5, 5 × 10ⁿ (1,000 → 2,500 → 5,000 → 10,000 ...)."""
+    scale = 1
+    while True:
+        for step in (1, 2.5, 5):
+            value = int(step * scale)
+            if value > count:
+                return value
+        scale *= 10
+
+
+class MembershipRole(models.TextChoices):
+    OWNER = "owner", _("Owner")  # everything, including the petition's state and its members
+    ORGANISER = "organiser", _("Organiser")  # edits, reviews and invalidates signatures
+    VIEWER = "viewer", _("Viewer")  # reads the dashboard
+
+
+ROLE_RANK = {MembershipRole.VIEWER: 1, MembershipRole.ORGANISER: 2, MembershipRole.OWNER: 3}
+
+
+class PetitionMembership(models.Model):
+    """Who runs a petition. Only members (and superusers) see its private pages."""
+
+    petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="petition_memberships")
+    role = models.CharField(max_length=10, choices=MembershipRole.choices, default=MembershipRole.ORGANISER)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["petition", "-role", "pk"]
+        constraints = [models.UniqueConstraint(fields=["petition", "user"], name="petition_membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.petition}"
+
+    def allows(self, role: str) -> bool:
+        return ROLE_RANK[MembershipRole(self.role)] >= ROLE_RANK[MembershipRole(role)]
+
+
+class PetitionRevision(models.Model):
+    """An earlier text of a petition that people signed, kept when the ask or body changed after signing began."""
+
+    petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    ask = models.CharField(max_length=300)
+    body = models.TextField()
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField()
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["petition", "-number"]
+        constraints = [models.UniqueConstraint(fields=["petition", "number"], name="petition_revision_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.petition} · revision {self.number}"

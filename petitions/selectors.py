@@ -1,0 +1,215 @@
+"""Reads for petition pages, the organisers' dashboard, the sitemap and the front page.
+
+The public page during a surge: the petition row and its statistics (count, goal, latest signers, countries,
+regions, chart) are cached together for VIGIL_PETITION_PAGE_CACHE_SECONDS, so thousands of refreshes a second cost
+one cache read each and at most one rebuild per petition per few seconds. The page says how old its count is.
+If the cache is down, the page is built from the database (every query uses an index) and still answers.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.http import Http404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from petitions.charts import signatures_chart_svg
+from petitions.models import (
+    MembershipRole,
+    Petition,
+    PetitionMembership,
+    PetitionRevision,
+    PetitionStatus,
+)
+from signatures import selectors as signature_selectors
+from signatures.models import SignatureInvalidation
+from signatures.services.counts import FLUSHED_AT_KEY
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 20
+
+
+def _cache_get(key: str):
+    try:
+        return cache.get(key)
+    except Exception:
+        logger.warning("Cache unavailable; building %s from the database", key, exc_info=True)
+        return None
+
+
+def _cache_set(key: str, value, timeout: int) -> None:
+    try:
+        cache.set(key, value, timeout=timeout)
+    except Exception:
+        logger.warning("Cache unavailable; %s not cached", key, exc_info=True)
+
+
+def petition_public(*, slug: str) -> Petition:
+    """An open, closed or delivered petition, by its address (cached briefly)."""
+    key = f"petitions:by-slug:{slug}"
+    petition = _cache_get(key)
+    if petition is None:
+        petition = Petition.objects.public().filter(slug=slug).first()
+        if petition is None:
+            raise Http404("No petition at this address.")
+        _cache_set(key, petition, settings.VIGIL_PETITION_PAGE_CACHE_SECONDS)
+    return petition
+
+
+@dataclass
+class PetitionStats:
+    count: int
+    goal: int
+    percent: int
+    signers: list = field(default_factory=list)
+    countries: list = field(default_factory=list)
+    regions: list = field(default_factory=list)
+    chart_svg: str = ""
+    counted_at: datetime | None = None  # the count includes every confirmation up to about this time
+    built_at: datetime | None = None
+    articles: list = field(default_factory=list)
+    revision_count: int = 0
+
+
+def petition_stats(*, petition: Petition, now: datetime | None = None) -> PetitionStats:
+    key = f"petitions:stats:{petition.pk}"
+    stats = _cache_get(key)
+    if stats is not None:
+        return stats
+    now = now or timezone.now()
+    count = signature_selectors.signature_count(petition_id=petition.pk)
+    goal = petition.goal_for(count)
+    flushed_at = _cache_get(FLUSHED_AT_KEY)
+    stats = PetitionStats(
+        count=count,
+        goal=goal,
+        percent=min(100, int(100 * count / goal)) if goal else 0,
+        signers=signature_selectors.signers_latest(petition_id=petition.pk, limit=10),
+        countries=signature_selectors.counts_by_country(petition_id=petition.pk, limit=10),
+        regions=signature_selectors.counts_by_region(petition_id=petition.pk, limit=10),
+        chart_svg=signatures_chart_svg(
+            signature_selectors.hourly_series(petition_id=petition.pk), title=f"Signatures over time: {petition.title}"
+        ),
+        counted_at=parse_datetime(flushed_at) if flushed_at else None,
+        built_at=now,
+        articles=petition_related_articles(petition=petition),
+        revision_count=PetitionRevision.objects.filter(petition=petition).count(),
+    )
+    _cache_set(key, stats, settings.VIGIL_PETITION_PAGE_CACHE_SECONDS)
+    return stats
+
+
+def petition_related_articles(*, petition: Petition, limit: int = 5) -> list:
+    """Published articles that point at this petition (articles sit above petitions: by the reverse relation)."""
+    return list(petition.articles.published().order_by("-published_at")[:limit])
+
+
+def petition_revisions(*, petition: Petition) -> list[PetitionRevision]:
+    return list(PetitionRevision.objects.filter(petition=petition).order_by("-number"))
+
+
+def share_links(*, url: str, text: str) -> list[dict]:
+    """Plain links to share a petition: nothing is loaded from those sites until a person follows one."""
+    quoted_url, quoted_text = quote(url, safe=""), quote(text, safe="")
+    return [
+        {"label": "E-mail", "href": f"mailto:?subject={quoted_text}&body={quoted_url}"},
+        {"label": "Bluesky", "href": f"https://bsky.app/intent/compose?text={quoted_text}%20{quoted_url}"},
+        {"label": "Facebook", "href": f"https://www.facebook.com/sharer/sharer.php?u={quoted_url}"},
+        {"label": "WhatsApp", "href": f"https://wa.me/?text={quoted_text}%20{quoted_url}"},
+        {"label": "Telegram", "href": f"https://t.me/share/url?url={quoted_url}&text={quoted_text}"},
+    ]
+
+
+def petitions_public_page(*, page_number) -> Page:
+    queryset = Petition.objects.public().select_related("tally").order_by("status", "-opened_at", "-pk")
+    return Paginator(queryset, PAGE_SIZE).get_page(page_number)
+
+
+def petition_featured() -> Petition | None:
+    """The open petition with the most signatures, for the front page (with its count, from the tally)."""
+    petition = (
+        Petition.objects.filter(status=PetitionStatus.OPEN)
+        .select_related("tally")
+        .order_by("-tally__confirmed", "-opened_at")
+        .first()
+    )
+    if petition is not None:
+        count = petition.tally.confirmed if hasattr(petition, "tally") else 0
+        petition.signature_count = count
+        petition.display_goal = petition.goal_for(count)
+        petition.percent = min(100, int(100 * count / petition.display_goal))
+    return petition
+
+
+def petition_featured_box() -> dict | None:
+    """The front page's featured petition: the open one with the most signatures, with its cached count."""
+    return petition_box(petition=petition_featured())
+
+
+def petition_box(*, petition: Petition | None) -> dict | None:
+    """The count, goal and progress of a petition as a box beside an article shows them (from the cached stats)."""
+    if petition is None or not petition.is_public:
+        return None
+    stats = petition_stats(petition=petition)
+    return {"petition": petition, "count": stats.count, "goal": stats.goal, "percent": stats.percent}
+
+
+def petitions_sitemap_items():
+    return Petition.objects.public().only("slug", "updated_at").order_by("-opened_at")
+
+
+# --- Organisers ----------------------------------------------------------------------------------------------------
+
+
+def petitions_for_member(*, user) -> list[Petition]:
+    queryset = Petition.objects.for_member(user).select_related("tally").distinct().order_by("-created_at")
+    return list(queryset[:200])
+
+
+def petition_for_member(*, slug: str, user, role: str = MembershipRole.VIEWER) -> tuple[Petition, str]:
+    """The petition and the user's role on it; 404 for a non-member (the petition's existence is private to
+    members while a draft), PermissionDenied for a member whose role is too low."""
+    petition = Petition.objects.filter(slug=slug).select_related("tally").first()
+    if petition is None:
+        raise Http404("No petition at this address.")
+    if user.is_superuser:
+        return petition, MembershipRole.OWNER
+    membership = PetitionMembership.objects.filter(petition=petition, user=user).first()
+    if membership is None:
+        raise Http404("No petition at this address.")
+    if not membership.allows(role):
+        raise PermissionDenied(f"This needs the {MembershipRole(role).label.lower()} role on this petition.")
+    return petition, membership.role
+
+
+def petition_dashboard(*, petition: Petition, page_number, now: datetime | None = None) -> dict:
+    totals = signature_selectors.signature_totals(petition_id=petition.pk)
+    series = signature_selectors.hourly_series(petition_id=petition.pk)
+    return {
+        "totals": totals,
+        "count": signature_selectors.signature_count(petition_id=petition.pk),
+        "chart_svg": signatures_chart_svg(series, title=f"Confirmed signatures over time: {petition.title}"),
+        "last_24h": _last_hours(series, now=now or timezone.now(), hours=24),
+        "page": signature_selectors.signatures_recent_page(
+            petition_id=petition.pk, page_number=page_number, total=sum(totals.values())
+        ),
+        "sources": signature_selectors.signature_sources(petition_id=petition.pk),
+        "bursts": signature_selectors.signature_bursts(petition_id=petition.pk, now=now),
+        "invalidations": list(
+            SignatureInvalidation.objects.filter(petition=petition).select_related("created_by")[:20]
+        ),
+        "countries": signature_selectors.counts_by_country(petition_id=petition.pk, limit=20),
+        "memberships": list(PetitionMembership.objects.filter(petition=petition).select_related("user")),
+    }
+
+
+def _last_hours(series, *, now: datetime, hours: int) -> int:
+    since = now - timedelta(hours=hours)
+    return sum(count for hour, count in series if hour >= since)

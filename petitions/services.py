@@ -1,0 +1,231 @@
+"""Writes and workflows for petitions: saving safe text (with revisions once signed), the lifecycle, members."""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.images import make_renditions, rendition_name
+from core.sanitize import sanitize_article_html
+from petitions.models import (
+    MembershipRole,
+    Petition,
+    PetitionMembership,
+    PetitionRevision,
+    PetitionStatus,
+)
+from signatures.models import Signature
+from signatures.services.privacy import signatures_anonymise_closed
+
+logger = logging.getLogger(__name__)
+
+
+class PetitionError(ValueError):
+    """A move the petition cannot make; the message says why."""
+
+
+class PetitionStateError(PetitionError):
+    pass
+
+
+# --- Text --------------------------------------------------------------------------------------------------------
+
+
+def petition_create(*, petition: Petition, by, now: datetime | None = None) -> Petition:
+    """Save a new petition (a draft, whatever it was given) and make its creator the owner."""
+    now = now or timezone.now()
+    petition.body = sanitize_article_html(petition.body)
+    petition.status = PetitionStatus.DRAFT
+    petition.created_by = by
+    petition.created_at = now
+    with transaction.atomic():
+        petition.save()
+        if by is not None:
+            PetitionMembership.objects.create(petition=petition, user=by, role=MembershipRole.OWNER)
+    petition_image_queue_renditions(petition=petition)
+    return petition
+
+
+def petition_save(*, petition: Petition, by=None, now: datetime | None = None) -> Petition:
+    """Save an edited petition with its body sanitised. Once anyone has signed, a changed ask or body keeps the
+    earlier text as a numbered revision, shown publicly beside the petition."""
+    now = now or timezone.now()
+    petition.body = sanitize_article_html(petition.body)
+    with transaction.atomic():
+        before = Petition.objects.select_for_update().filter(pk=petition.pk).first()
+        if before is None:
+            raise PetitionError("This petition no longer exists.")
+        text_changed = (before.ask, before.body) != (petition.ask, petition.body)
+        if text_changed and Signature.objects.filter(petition_id=petition.pk).exists():
+            last = PetitionRevision.objects.filter(petition=petition).order_by("-number").first()
+            PetitionRevision.objects.create(
+                petition=petition,
+                number=(last.number + 1) if last else 1,
+                title=before.title,
+                ask=before.ask,
+                body=before.body,
+                valid_from=last.valid_until if last else (before.opened_at or before.created_at),
+                valid_until=now,
+                changed_by=by,
+            )
+        image_changed = before.image.name != (petition.image.name if petition.image else "")
+        if image_changed:
+            petition.renditions = []
+        petition.save()
+    if image_changed:
+        petition_image_queue_renditions(petition=petition)
+    return petition
+
+
+def petition_image_queue_renditions(*, petition: Petition) -> None:
+    if not petition.image:
+        return
+    from petitions.tasks import petition_image_render_task
+
+    transaction.on_commit(lambda: petition_image_render_task.delay(petition.pk))
+
+
+def petition_image_render(*, petition_id: int) -> Petition | None:
+    """Make the image's renditions. Safe to run twice: names are fixed per width, and a replaced image wins."""
+    petition = Petition.objects.filter(pk=petition_id).first()
+    if petition is None or not petition.image:
+        return petition
+    source_name = petition.image.name
+    if petition.renditions and all(r.get("source") == source_name for r in petition.renditions):
+        return petition
+    with petition.image.open("rb") as handle:
+        renditions = make_renditions(handle)
+    stored = []
+    for rendition in renditions:
+        name = rendition_name(source_name, rendition.width, rendition.format)
+        if default_storage.exists(name):
+            default_storage.delete(name)
+        saved = default_storage.save(name, ContentFile(rendition.content))
+        stored.append(
+            {"width": rendition.width, "height": rendition.height, "format": rendition.format, "name": saved,
+             "source": source_name}
+        )  # fmt: skip
+    Petition.objects.filter(pk=petition_id, image=source_name).update(renditions=stored)
+    petition.refresh_from_db()
+    return petition
+
+
+# --- Lifecycle: one service per move -------------------------------------------------------------------------------
+
+
+def _move(*, petition: Petition, allowed: tuple[str, ...], to: str, stamp: str, now: datetime, verb: str) -> Petition:
+    with transaction.atomic():
+        current = Petition.objects.select_for_update().get(pk=petition.pk)
+        if current.status not in allowed:
+            names = " or ".join(str(PetitionStatus(s).label).lower() for s in allowed)
+            raise PetitionStateError(
+                f"“{current.title}” is {current.get_status_display().lower()}; only a {names} petition can be {verb}."
+            )
+        fields = {"status": to, stamp: now, "updated_at": now}
+        Petition.objects.filter(pk=petition.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(petition, name, value)
+    logger.info("Petition %s is now %s", petition.pk, to)
+    return petition
+
+
+def petition_open(*, petition: Petition, now: datetime | None = None) -> Petition:
+    now = now or timezone.now()
+    if petition.closes_at is not None and petition.closes_at <= now:
+        raise PetitionStateError("The closing time has already passed: set a later one before opening.")
+    return _move(
+        petition=petition, allowed=(PetitionStatus.DRAFT,), to=PetitionStatus.OPEN, stamp="opened_at", now=now,
+        verb="opened",
+    )  # fmt: skip
+
+
+def petition_close(*, petition: Petition, now: datetime | None = None) -> Petition:
+    return _move(
+        petition=petition, allowed=(PetitionStatus.OPEN,), to=PetitionStatus.CLOSED, stamp="closed_at",
+        now=now or timezone.now(), verb="closed",
+    )  # fmt: skip
+
+
+def petition_mark_delivered(*, petition: Petition, now: datetime | None = None) -> Petition:
+    return _move(
+        petition=petition, allowed=(PetitionStatus.CLOSED,), to=PetitionStatus.DELIVERED, stamp="delivered_at",
+        now=now or timezone.now(), verb="marked delivered",
+    )  # fmt: skip
+
+
+def petition_archive(*, petition: Petition, now: datetime | None = None) -> Petition:
+    return _move(
+        petition=petition,
+        allowed=(PetitionStatus.DRAFT, PetitionStatus.CLOSED, PetitionStatus.DELIVERED),
+        to=PetitionStatus.ARCHIVED, stamp="archived_at", now=now or timezone.now(), verb="archived",
+    )  # fmt: skip
+
+
+TRANSITIONS = {
+    "open": petition_open,
+    "close": petition_close,
+    "deliver": petition_mark_delivered,
+    "archive": petition_archive,
+}
+
+
+def petitions_lifecycle_due(*, now: datetime | None = None) -> dict[str, int]:
+    """Beat's job: open drafts whose opening time has come, close open petitions whose closing time has passed."""
+    now = now or timezone.now()
+    done = {"opened": 0, "closed": 0}
+    for petition in Petition.objects.filter(status=PetitionStatus.DRAFT, opens_at__lte=now):
+        try:
+            petition_open(petition=petition, now=now)
+            done["opened"] += 1
+        except PetitionStateError as exc:
+            logger.warning("Petition %s could not open on schedule: %s", petition.pk, exc)
+    for petition in Petition.objects.filter(status=PetitionStatus.OPEN, closes_at__lte=now):
+        try:
+            petition_close(petition=petition, now=now)
+            done["closed"] += 1
+        except PetitionStateError:
+            pass  # closed meanwhile by hand
+    return done
+
+
+def petitions_anonymise_due(*, now: datetime | None = None) -> int:
+    """Anonymise the signers of petitions closed more than VIGIL_SIGNATURE_ANONYMISE_AFTER_MONTHS ago."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=30 * settings.VIGIL_SIGNATURE_ANONYMISE_AFTER_MONTHS)
+    done = 0
+    due = Petition.objects.filter(closed_at__lt=cutoff, signers_anonymised_at__isnull=True).exclude(
+        status=PetitionStatus.OPEN
+    )
+    for petition_id in due.values_list("pk", flat=True):
+        done += signatures_anonymise_closed(petition_ids=[petition_id], now=now)
+        Petition.objects.filter(pk=petition_id).update(signers_anonymised_at=now)
+    return done
+
+
+# --- Members -----------------------------------------------------------------------------------------------------
+
+
+def petition_member_add(*, petition: Petition, user, role: str) -> PetitionMembership:
+    try:
+        with transaction.atomic():
+            return PetitionMembership.objects.create(petition=petition, user=user, role=role)
+    except IntegrityError:
+        membership = PetitionMembership.objects.get(petition=petition, user=user)
+        membership.role = role
+        membership.save(update_fields=["role"])
+        return membership
+
+
+def petition_member_remove(*, petition: Petition, membership_id: int) -> None:
+    with transaction.atomic():
+        membership = PetitionMembership.objects.select_for_update().filter(petition=petition, pk=membership_id).first()
+        if membership is None:
+            return
+        owners = PetitionMembership.objects.filter(petition=petition, role=MembershipRole.OWNER).count()
+        if membership.role == MembershipRole.OWNER and owners <= 1:
+            raise PetitionError("A petition keeps at least one owner. Make someone else owner first.")
+        membership.delete()

@@ -1,0 +1,336 @@
+"""The web interface of petitions: public pages, the signing flow, and the organisers' pages under /organise/."""
+
+import logging
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.middleware import user_has_totp
+from core.net import client_ip
+from petitions import selectors, services
+from petitions.forms import InvalidateForm, MemberForm, PetitionForm, ResendForm, SignForm, TransitionForm
+from petitions.models import MembershipRole, Petition, PetitionMembership, PetitionStatus
+from signatures.ratelimits import rate_limited
+from signatures.services import review, signing
+
+logger = logging.getLogger(__name__)
+
+
+# --- Public pages --------------------------------------------------------------------------------------------------
+
+
+@require_GET
+def petition_list(request: HttpRequest) -> HttpResponse:
+    page = selectors.petitions_public_page(page_number=request.GET.get("page"))
+    return render(request, "petitions/petition_list.html", {"page": page})
+
+
+def _origin_initial(request: HttpRequest) -> dict:
+    return {
+        "referrer": request.headers.get("Referer", "")[:2000],
+        **{name: request.GET.get(name, "")[:100] for name in ("utm_source", "utm_medium", "utm_campaign")},
+    }
+
+
+def _detail(request: HttpRequest, petition: Petition, form: SignForm, *, status: int = 200, notice: str = ""):
+    url = request.build_absolute_uri(petition.get_absolute_url())
+    context = {
+        "petition": petition,
+        "stats": selectors.petition_stats(petition=petition),
+        "form": form,
+        "accepts_signatures": petition.accepts_signatures(),
+        "notice": notice,
+        "share_url": url,
+        "share_links": selectors.share_links(url=url, text=petition.title),
+    }
+    return render(request, "petitions/petition_detail.html", context, status=status)
+
+
+@require_GET
+def petition_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    petition = selectors.petition_public(slug=slug)
+    return _detail(request, petition, SignForm(petition=petition, initial=_origin_initial(request)))
+
+
+@require_POST
+def petition_sign(request: HttpRequest, slug: str) -> HttpResponse:
+    petition = Petition.objects.public().filter(slug=slug).first()  # fresh: its state decides
+    if petition is None:
+        raise Http404("No petition at this address.")
+    form = SignForm(request.POST, petition=petition)
+    thanks = redirect(reverse("petitions:thanks", args=[petition.slug]), permanent=False)
+    thanks.status_code = 303
+    if form.is_bot:
+        logger.info("Honeypot filled on petition %s; nothing recorded", petition.pk)
+        return thanks  # the same answer as everyone gets: nothing for a bot to learn
+    over_limit = _("You have signed many times in a short while from this address or with this e-mail. "
+                   "Wait a little and send the form again; what you typed is still here.")  # fmt: skip
+    if rate_limited(request, group="signatures:sign:ip", rate=settings.VIGIL_SIGN_RATE_PER_IP):
+        return _detail(request, petition, form, status=429, notice=over_limit)
+    if not petition.accepts_signatures():
+        return _detail(request, petition, form, status=409, notice=_("This petition is not open for signatures."))
+    if not form.is_valid():
+        return _detail(request, petition, form, status=400)
+    if rate_limited(
+        request, group="signatures:sign:email", rate=settings.VIGIL_SIGN_RATE_PER_EMAIL, value=form.canonical_email
+    ):
+        return _detail(request, petition, form, status=429, notice=over_limit)
+    try:
+        signing.signature_create(petition=petition, details=form.details(), origin=form.origin(ip=client_ip(request)))
+    except signing.PetitionNotOpen as exc:
+        return _detail(request, petition, form, status=409, notice=str(exc))
+    except (signing.InvalidEmail, signing.SignatureError) as exc:
+        form.add_error(None, str(exc))
+        return _detail(request, petition, form, status=400)
+    return thanks
+
+
+@require_GET
+def petition_thanks(request: HttpRequest, slug: str) -> HttpResponse:
+    petition = selectors.petition_public(slug=slug)
+    return render(request, "petitions/thanks.html", {"petition": petition})
+
+
+@require_http_methods(["GET", "POST"])
+def signature_resend(request: HttpRequest, slug: str) -> HttpResponse:
+    petition = selectors.petition_public(slug=slug)
+    form = ResendForm(request.POST or None)
+    if request.method == "POST":
+        if rate_limited(request, group="signatures:resend:ip", rate=settings.VIGIL_SIGN_RESEND_RATE):
+            notice = _("Too many requests for new links from here. Wait a little and try again.")
+            return render(request, "petitions/resend.html", {"petition": petition, "form": form, "notice": notice},
+                          status=429)  # fmt: skip
+        if form.is_valid():
+            if not rate_limited(
+                request, group="signatures:resend:email", rate=settings.VIGIL_SIGN_RESEND_RATE,
+                value=form.canonical_email,
+            ):  # fmt: skip
+                signing.signature_confirmation_resend(petition=petition, email=form.cleaned_data["email"])
+            response = redirect(reverse("petitions:thanks", args=[petition.slug]))
+            response.status_code = 303
+            return response
+    return render(request, "petitions/resend.html", {"petition": petition, "form": form},
+                  status=400 if form.errors else 200)  # fmt: skip
+
+
+def _token_problem(request: HttpRequest, exc: Exception, *, status: int) -> HttpResponse:
+    return render(request, "petitions/token_problem.html", {"message": str(exc)}, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signature_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button (mail scanners open links; only a person presses the button); POST confirms."""
+    try:
+        if request.method == "GET":
+            signature = signing.signature_for_confirm_token(token=token)
+            return render(request, "petitions/confirm.html", {"signature": signature, "petition": signature.petition})
+        signature, first_time = signing.signature_confirm(token=token)
+    except signing.TokenInvalid as exc:
+        return _token_problem(request, exc, status=400)
+    except (signing.TokenExpired, signing.TokenStale) as exc:
+        return _token_problem(request, exc, status=410)
+    except signing.SignatureError as exc:
+        return _token_problem(request, exc, status=409)
+    petition = signature.petition
+    url = request.build_absolute_uri(petition.get_absolute_url())
+    return render(
+        request,
+        "petitions/confirmed.html",
+        {
+            "petition": petition,
+            "first_time": first_time,
+            "share_url": url,
+            "share_links": selectors.share_links(url=url, text=petition.title),
+            "withdraw_url": reverse(
+                "petitions:signature_withdraw", args=[signing.signature_withdraw_token(signature=signature)]
+            ),
+        },
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signature_withdraw(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        if request.method == "GET":
+            signature = signing.signature_for_withdraw_token(token=token)
+            return render(request, "petitions/withdraw.html", {"signature": signature, "petition": signature.petition})
+        signature, first_time = signing.signature_withdraw(token=token)
+    except signing.TokenInvalid as exc:
+        return _token_problem(request, exc, status=400)
+    except signing.SignatureError as exc:
+        return _token_problem(request, exc, status=410)
+    return render(request, "petitions/withdrawn.html", {"petition": signature.petition, "first_time": first_time})
+
+
+@require_GET
+def petition_revisions(request: HttpRequest, slug: str) -> HttpResponse:
+    petition = selectors.petition_public(slug=slug)
+    revisions = selectors.petition_revisions(petition=petition)
+    return render(request, "petitions/revisions.html", {"petition": petition, "revisions": revisions})
+
+
+# --- Organisers ----------------------------------------------------------------------------------------------------
+
+
+def organiser_view(view):
+    """Signed in, with a second factor, whatever the account's role (per-petition rights are checked by the view)."""
+
+    @login_required
+    @never_cache
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        user = request.user
+        if not (user.has_perm("petitions.add_petition") or PetitionMembership.objects.filter(user=user).exists()):
+            raise PermissionDenied(_("These pages are for the organisers of a petition."))
+        if not user_has_totp(user):
+            messages.info(request, _("Organisers' pages need a second sign-in step. Set up an authenticator app."))
+            return redirect(reverse("mfa_activate_totp"))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _may_create(user) -> bool:
+    return user.has_perm("petitions.add_petition")
+
+
+@organiser_view
+@require_GET
+def organise_index(request: HttpRequest) -> HttpResponse:
+    petitions = selectors.petitions_for_member(user=request.user)
+    return render(
+        request, "petitions/organise/index.html", {"petitions": petitions, "may_create": _may_create(request.user)}
+    )
+
+
+@organiser_view
+@require_http_methods(["GET", "POST"])
+def organise_new(request: HttpRequest) -> HttpResponse:
+    if not _may_create(request.user):
+        raise PermissionDenied(_("Only organisers can start petitions."))
+    form = PetitionForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        petition = services.petition_create(petition=form.save(commit=False), by=request.user)
+        messages.success(request, _("Draft saved. Open it when it is ready."))
+        return redirect("petitions:organise_dashboard", slug=petition.slug)
+    return render(request, "petitions/organise/form.html", {"form": form, "petition": None},
+                  status=400 if form.errors else 200)  # fmt: skip
+
+
+@organiser_view
+@require_GET
+def organise_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    petition, role = selectors.petition_for_member(slug=slug, user=request.user)
+    context = selectors.petition_dashboard(petition=petition, page_number=request.GET.get("page"))
+    transitions = {
+        PetitionStatus.DRAFT: ["open", "archive"],
+        PetitionStatus.OPEN: ["close"],
+        PetitionStatus.CLOSED: ["deliver", "archive"],
+        PetitionStatus.DELIVERED: ["archive"],
+    }.get(petition.status, [])
+    context.update(
+        petition=petition,
+        role=role,
+        can_edit=role in (MembershipRole.OWNER, MembershipRole.ORGANISER),
+        is_owner=role == MembershipRole.OWNER,
+        transitions=transitions,
+    )
+    return render(request, "petitions/organise/dashboard.html", context)
+
+
+@organiser_view
+@require_http_methods(["GET", "POST"])
+def organise_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=MembershipRole.ORGANISER)
+    form = PetitionForm(request.POST or None, request.FILES or None, instance=petition)
+    if request.method == "POST" and form.is_valid():
+        services.petition_save(petition=form.save(commit=False), by=request.user)
+        messages.success(request, _("Saved."))
+        return redirect("petitions:organise_dashboard", slug=petition.slug)
+    return render(request, "petitions/organise/form.html", {"form": form, "petition": petition},
+                  status=400 if form.errors else 200)  # fmt: skip
+
+
+@organiser_view
+@require_POST
+def organise_transition(request: HttpRequest, slug: str) -> HttpResponse:
+    petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=MembershipRole.OWNER)
+    form = TransitionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.TRANSITIONS[form.cleaned_data["move"]](petition=petition)
+            messages.success(request, _("The petition is now %(status)s.") % {"status": petition.get_status_display()})
+        except services.PetitionStateError as exc:
+            messages.error(request, str(exc))
+    return redirect("petitions:organise_dashboard", slug=petition.slug)
+
+
+@organiser_view
+@require_POST
+def organise_invalidate(request: HttpRequest, slug: str) -> HttpResponse:
+    petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=MembershipRole.ORGANISER)
+    form = InvalidateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give a reason: it is kept on record with the decision."))
+        return redirect("petitions:organise_dashboard", slug=petition.slug)
+    data = form.cleaned_data
+    try:
+        invalidation = review.signatures_invalidate(
+            petition=petition,
+            by=request.user,
+            reason=data["reason"],
+            ip_hash=data["value"] if data["kind"] == "ip" else "",
+            email_domain=data["value"] if data["kind"] == "domain" else "",
+            since=data["since"],
+            until=data["until"],
+        )
+    except review.ReviewError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("%(n)d signature(s) set aside; the count follows within seconds.") % {"n": invalidation.signature_count},
+        )
+    return redirect("petitions:organise_dashboard", slug=petition.slug)
+
+
+@organiser_view
+@require_http_methods(["GET", "POST"])
+def organise_members(request: HttpRequest, slug: str) -> HttpResponse:
+    petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=MembershipRole.OWNER)
+    form = MemberForm(request.POST or None)
+    if request.method == "POST":
+        if "remove" in request.POST:
+            try:
+                services.petition_member_remove(petition=petition, membership_id=int(request.POST["remove"]))
+            except (ValueError, services.PetitionError) as exc:
+                messages.error(request, str(exc))
+            return redirect("petitions:organise_members", slug=petition.slug)
+        if form.is_valid():
+            user = get_user_model().objects.filter(email__iexact=form.cleaned_data["email"]).first()
+            if user is None:
+                form.add_error("email", _("No account has this e-mail address. Ask them to join first."))
+            else:
+                services.petition_member_add(petition=petition, user=user, role=form.cleaned_data["role"])
+                messages.success(request, _("%(name)s added.") % {"name": user.public_name})
+                return redirect("petitions:organise_members", slug=petition.slug)
+    memberships = list(petition.memberships.select_related("user"))
+    return render(
+        request,
+        "petitions/organise/members.html",
+        {"petition": petition, "memberships": memberships, "form": form, "now": timezone.now()},
+        status=400 if form.errors else 200,
+    )

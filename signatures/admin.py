@@ -1,0 +1,68 @@
+import contextlib
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from signatures.email import InvalidEmail, email_canonical, email_masked
+from signatures.models import CountCorrection, Signature, SignatureInvalidation
+
+
+@admin.register(Signature)
+class SignatureAdmin(admin.ModelAdmin):
+    """Signatures are the signers' own record: staff look them up and read them; signers change them by their links.
+    Search takes an e-mail address in any form and looks up its canonical form."""
+
+    list_display = ["pk", "petition", "public_name", "masked_email", "country", "state", "created_at", "confirmed_at"]
+    list_filter = ["state", "country"]
+    list_select_related = ["petition"]
+    search_fields = ["=canonical_email"]
+    search_help_text = _("An e-mail address (any spelling of it: dots, +tags and case are handled).")
+    show_full_result_count = False
+    date_hierarchy = None
+    fields = [
+        "petition", "state", "first_name", "last_name", "email", "canonical_email", "country", "region", "town",
+        "postal_code", "show_publicly", "contact_ok", "ip_hash", "referrer_host", "utm_source", "utm_medium",
+        "utm_campaign", "generation", "mail_count", "created_at", "confirmed_at", "withdrawn_at", "invalidated_at",
+        "invalidation", "anonymised_at", "counted",
+    ]  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description=_("E-mail"))
+    def masked_email(self, obj: Signature) -> str:
+        return email_masked(obj.email)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = (search_term or "").strip()
+        if term:
+            with contextlib.suppress(InvalidEmail):
+                term = email_canonical(term)
+        return super().get_search_results(request, queryset, term)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # rows are withdrawn, purged or anonymised by their services, so the counts stay exact
+
+
+@admin.register(SignatureInvalidation)
+class SignatureInvalidationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "petition", "signature_count", "created_by", "reason"]
+    list_select_related = ["petition", "created_by"]
+    readonly_fields = ["petition", "created_by", "created_at", "reason", "criteria", "signature_count"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(CountCorrection)
+class CountCorrectionAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "petition", "kind", "recorded", "actual"]
+    list_select_related = ["petition"]
+    readonly_fields = ["petition", "created_at", "kind", "recorded", "actual", "detail"]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -1,0 +1,214 @@
+"""The ledger of people's signatures, and the tallies built from it.
+
+A signature belongs to one petition (by a string reference: petitions sit above this app) and goes
+pending → confirmed → withdrawn, or to invalidated when an organiser strikes out a burst of fraud. The unique
+constraint on (petition, canonical e-mail) is the one truth about "has this person signed".
+
+Counts are never bumped by a confirmation. A confirmation writes only its own row; the flush job
+(services/counts.py) moves rows whose `counted` flag disagrees with their state into three tallies (per petition,
+per country and region, per hour) in one statement every couple of seconds. Every tally can be rebuilt from the rows.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class SignatureState(models.TextChoices):
+    PENDING = "pending", _("Waiting for confirmation")
+    CONFIRMED = "confirmed", _("Confirmed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    INVALIDATED = "invalidated", _("Invalidated")
+
+
+class SignatureQuerySet(models.QuerySet):
+    def confirmed(self):
+        return self.filter(state=SignatureState.CONFIRMED)
+
+    def pending(self):
+        return self.filter(state=SignatureState.PENDING)
+
+    def public(self):
+        """Confirmed signers who agreed to be shown: the rows the public page may name."""
+        return self.filter(state=SignatureState.CONFIRMED, show_publicly=True)
+
+
+class SignatureInvalidation(models.Model):
+    """An organiser's decision to strike out a set of signatures (a burst from one address or domain), with why."""
+
+    petition = models.ForeignKey("petitions.Petition", on_delete=models.CASCADE, related_name="invalidations")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+    # {"kind": "ip" | "domain", "value": "...", "since": iso, "until": iso}
+    criteria = models.JSONField(default=dict)
+    signature_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=~Q(reason=""), name="signature_invalidation_has_reason")]
+
+    def __str__(self) -> str:
+        return f"{self.signature_count} signature(s) on {self.petition_id}: {self.reason[:60]}"
+
+
+class Signature(models.Model):
+    # No index of its own: every index below starts with the petition.
+    petition = models.ForeignKey(
+        "petitions.Petition", on_delete=models.PROTECT, related_name="signatures", db_index=False
+    )
+    state = models.CharField(max_length=12, choices=SignatureState.choices, default=SignatureState.PENDING)
+    first_name = models.CharField(max_length=80)
+    last_name = models.CharField(max_length=80)
+    # As typed (with the domain in ASCII): where mail goes. Empty once anonymised.
+    email = models.CharField(max_length=254)
+    # What the unique constraint compares (signatures.email.email_canonical). Empty once anonymised.
+    canonical_email = models.CharField(max_length=254)
+    email_domain = models.CharField(max_length=253, blank=True)
+    country = models.CharField(max_length=2)
+    region = models.CharField(max_length=80, blank=True)
+    town = models.CharField(max_length=80, blank=True)
+    postal_code = models.CharField(max_length=16, blank=True)
+    show_publicly = models.BooleanField(default=False)
+    contact_ok = models.BooleanField(default=False)
+    # HMAC-SHA256 of the client's address (an IPv6 address by its /64) under VIGIL_IP_HASH_KEY; never the address.
+    ip_hash = models.CharField(max_length=64, blank=True)
+    referrer_host = models.CharField(max_length=253, blank=True)
+    utm_source = models.CharField(max_length=100, blank=True)
+    utm_medium = models.CharField(max_length=100, blank=True)
+    utm_campaign = models.CharField(max_length=100, blank=True)
+    # Raised when a withdrawn signer signs again: links e-mailed before then stop working.
+    generation = models.PositiveSmallIntegerField(default=1)
+    # Mail sent to this signer (confirmations, reminders, "already signed" notes): numbers them, and throttles them.
+    mail_count = models.PositiveSmallIntegerField(default=0)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    invalidated_at = models.DateTimeField(null=True, blank=True)
+    anonymised_at = models.DateTimeField(null=True, blank=True)
+    invalidation = models.ForeignKey(
+        SignatureInvalidation, null=True, blank=True, on_delete=models.SET_NULL, related_name="signatures"
+    )
+    # True while this row is included in the tallies; the flush job makes it agree with `state`.
+    counted = models.BooleanField(default=False)
+
+    objects = SignatureQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["petition", "canonical_email"],
+                condition=~Q(canonical_email=""),
+                name="signature_one_per_person",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=SignatureState.CONFIRMED) | Q(confirmed_at__isnull=False),
+                name="signature_confirmed_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(counted=True) | Q(confirmed_at__isnull=False), name="signature_counted_was_confirmed"
+            ),
+            models.CheckConstraint(
+                condition=Q(anonymised_at__isnull=True) | Q(canonical_email=""), name="signature_anonymised_no_email"
+            ),
+        ]
+        indexes = [
+            # The public page's "latest signers", and nothing else: stays a short index scan at any size.
+            models.Index(
+                "petition",
+                models.F("confirmed_at").desc(),
+                condition=Q(state=SignatureState.CONFIRMED, show_publicly=True),
+                name="signature_public_latest_idx",
+            ),
+            models.Index("petition", models.F("created_at").desc(), name="signature_recent_idx"),
+            models.Index(fields=["petition", "state"], name="signature_state_idx"),
+            # The flush job's two work lists, each tiny at rest.
+            models.Index(
+                fields=["id"], condition=Q(state=SignatureState.CONFIRMED, counted=False), name="signature_to_count_idx"
+            ),
+            models.Index(
+                fields=["id"],
+                condition=~Q(state=SignatureState.CONFIRMED) & Q(counted=True),
+                name="signature_to_uncount_idx",
+            ),
+            models.Index(
+                fields=["created_at"], condition=Q(state=SignatureState.PENDING), name="signature_pending_idx"
+            ),
+            models.Index(fields=["petition", "ip_hash", "created_at"], name="signature_ip_burst_idx"),
+            models.Index(fields=["petition", "email_domain", "created_at"], name="signature_domain_burst_idx"),
+            models.Index(fields=["canonical_email"], name="signature_canonical_email_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_name or 'Anonymised'} ({self.get_state_display()})"
+
+    @property
+    def public_name(self) -> str:
+        """First name and last initial: all the public ever sees of a name."""
+        initial = f" {self.last_name[:1]}." if self.last_name else ""
+        return f"{self.first_name}{initial}".strip()
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.state == SignatureState.CONFIRMED
+
+
+class PetitionTally(models.Model):
+    """Confirmed signatures of one petition, as of the last flush. Written only by the flush and reconcile jobs."""
+
+    petition = models.OneToOneField(
+        "petitions.Petition", primary_key=True, on_delete=models.CASCADE, related_name="tally"
+    )
+    confirmed = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.petition_id}: {self.confirmed}"
+
+
+class RegionTally(models.Model):
+    petition = models.ForeignKey("petitions.Petition", on_delete=models.CASCADE, related_name="region_tallies")
+    country = models.CharField(max_length=2)
+    region = models.CharField(max_length=80, blank=True)
+    confirmed = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["petition", "country", "region"], name="region_tally_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.petition_id} {self.country}/{self.region}: {self.confirmed}"
+
+
+class HourTally(models.Model):
+    petition = models.ForeignKey("petitions.Petition", on_delete=models.CASCADE, related_name="hour_tallies")
+    hour = models.DateTimeField()
+    confirmed = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["petition", "hour"], name="hour_tally_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.petition_id} {self.hour:%Y-%m-%d %H}h: {self.confirmed}"
+
+
+class CountCorrection(models.Model):
+    """A drift the reconcile job found between the tallies and the rows, and corrected."""
+
+    petition = models.ForeignKey("petitions.Petition", on_delete=models.CASCADE, related_name="count_corrections")
+    created_at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=12)  # "total", "regions" or "hours"
+    recorded = models.BigIntegerField(help_text="What the tally said (for regions and hours: rows that differed).")
+    actual = models.BigIntegerField(help_text="What the rows say (for regions and hours: rows written).")
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.petition_id}: {self.recorded} → {self.actual}"

@@ -1,0 +1,162 @@
+"""Reads of the signature ledger for the public page and the organisers' dashboard.
+
+Every public read is served by an index at any size: the count is one tally row; countries, regions and the hourly
+series come from the tally tables; "latest signers" walks signature_public_latest_idx (petition, confirmed_at DESC)
+WHERE state = 'confirmed' AND show_publicly, and stops after a handful of rows.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncHour
+from django.utils import timezone
+
+from signatures.countries import country_name
+from signatures.email import GMAIL_DOMAINS, PLUS_ADDRESSING_DOMAINS
+from signatures.models import HourTally, PetitionTally, RegionTally, Signature, SignatureState
+
+# Domains too common for "many signers share a domain" to mean anything.
+COMMON_DOMAINS = PLUS_ADDRESSING_DOMAINS | GMAIL_DOMAINS | {
+    "yahoo.com", "yahoo.co.uk", "aol.com", "gmx.de", "gmx.net", "web.de", "orange.fr", "free.fr", "mail.ru",
+    "yandex.ru", "qq.com", "163.com", "btinternet.com", "posteo.de", "tutanota.com", "zoho.com",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PublicSigner:
+    name: str
+    place: str
+    confirmed_at: datetime
+
+
+def signature_count(*, petition_id: int) -> int:
+    return PetitionTally.objects.filter(pk=petition_id).values_list("confirmed", flat=True).first() or 0
+
+
+def signature_counts(*, petition_ids: list[int]) -> dict[int, int]:
+    return dict(PetitionTally.objects.filter(pk__in=petition_ids).values_list("petition_id", "confirmed"))
+
+
+def signers_latest(*, petition_id: int, limit: int = 10) -> list[PublicSigner]:
+    """Confirmed signers who agreed to be shown: first name, last initial, and town or else country."""
+    rows = (
+        Signature.objects.public()
+        .filter(petition_id=petition_id)
+        .order_by("-confirmed_at")
+        .values_list("first_name", "last_name", "town", "country", "confirmed_at")[:limit]
+    )
+    signers = []
+    for first, last, town, country, confirmed_at in rows:
+        name = f"{first} {last[:1]}." if last else first
+        signers.append(PublicSigner(name=name, place=town or country_name(country), confirmed_at=confirmed_at))
+    return signers
+
+
+def counts_by_country(*, petition_id: int, limit: int = 10) -> list[dict]:
+    rows = (
+        RegionTally.objects.filter(petition_id=petition_id, confirmed__gt=0)
+        .values("country")
+        .annotate(n=Sum("confirmed"))
+        .order_by("-n", "country")[:limit]
+    )
+    return [{"code": row["country"], "name": country_name(row["country"]), "count": row["n"]} for row in rows]
+
+
+def counts_by_region(*, petition_id: int, limit: int = 10) -> list[dict]:
+    rows = (
+        RegionTally.objects.filter(petition_id=petition_id, confirmed__gt=0)
+        .exclude(region="")
+        .order_by("-confirmed", "country", "region")
+        .values("country", "region", "confirmed")[:limit]
+    )
+    return [
+        {"region": row["region"], "country": country_name(row["country"]), "count": row["confirmed"]} for row in rows
+    ]
+
+
+def hourly_series(*, petition_id: int) -> list[tuple[datetime, int]]:
+    return list(HourTally.objects.filter(petition_id=petition_id).order_by("hour").values_list("hour", "confirmed"))
+
+
+# --- The organisers' dashboard -------------------------------------------------------------------------------------
+
+
+def signature_totals(*, petition_id: int) -> dict[str, int]:
+    found = dict(
+        Signature.objects.filter(petition_id=petition_id)
+        .values("state")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("state", "n")
+    )
+    return {state.value: found.get(state.value, 0) for state in SignatureState}
+
+
+def signatures_recent_page(*, petition_id: int, page_number, total: int, per_page: int = 50) -> Page:
+    """Newest first, paginated; `total` (from signature_totals) spares a second count of every row."""
+    queryset = (
+        Signature.objects.filter(petition_id=petition_id)
+        .order_by("-created_at", "-pk")
+        .only(
+            "first_name", "last_name", "town", "country", "region", "state", "email_domain", "created_at",
+            "confirmed_at", "referrer_host", "utm_source", "ip_hash", "show_publicly",
+        )
+    )  # fmt: skip
+    paginator = Paginator(queryset, per_page)
+    paginator.__dict__["count"] = total  # Paginator.count is a cached_property
+    return paginator.get_page(page_number)
+
+
+def signature_sources(*, petition_id: int, limit: int = 10) -> dict[str, list[dict]]:
+    """Where signers came from: the referring site's host and the utm_source of the link they followed."""
+    base = Signature.objects.filter(
+        petition_id=petition_id, state__in=[SignatureState.PENDING, SignatureState.CONFIRMED]
+    ).order_by()
+    referrers = base.values("referrer_host").annotate(n=Count("pk")).order_by("-n", "referrer_host")[:limit]
+    sources = base.values("utm_source").annotate(n=Count("pk")).order_by("-n", "utm_source")[:limit]
+    return {
+        "referrers": [{"label": row["referrer_host"] or "", "count": row["n"]} for row in referrers],
+        "utm_sources": [{"label": row["utm_source"] or "", "count": row["n"]} for row in sources],
+    }
+
+
+def signature_bursts(*, petition_id: int, now: datetime | None = None, days: int = 7) -> list[dict]:
+    """Hours in which one hashed address or one (uncommon) e-mail domain gave many signatures."""
+    now = now or timezone.now()
+    threshold = settings.VIGIL_SIGNATURE_BURST_THRESHOLD
+    base = Signature.objects.filter(
+        petition_id=petition_id,
+        created_at__gte=now - timedelta(days=days),
+        state__in=[SignatureState.PENDING, SignatureState.CONFIRMED],
+    ).order_by()
+    bursts = []
+    by_ip = (
+        base.exclude(ip_hash="")
+        .annotate(window=TruncHour("created_at"))
+        .values("ip_hash", "window")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=threshold)
+        .order_by("-n")[:20]
+    )
+    for row in by_ip:
+        bursts.append({"kind": "ip", "value": row["ip_hash"], "label": row["ip_hash"][:12], **_window(row)})
+    by_domain = (
+        base.exclude(email_domain="")
+        .exclude(email_domain__in=COMMON_DOMAINS)
+        .annotate(window=TruncHour("created_at"))
+        .values("email_domain", "window")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=threshold)
+        .order_by("-n")[:20]
+    )
+    for row in by_domain:
+        bursts.append({"kind": "domain", "value": row["email_domain"], "label": row["email_domain"], **_window(row)})
+    bursts.sort(key=lambda burst: -burst["count"])
+    return bursts
+
+
+def _window(row: dict) -> dict:
+    return {"since": row["window"], "until": row["window"] + timedelta(hours=1), "count": row["n"]}
