@@ -34,6 +34,7 @@ RUN pip install --no-deps -c requirements/constraints.txt -e .
 # The settings refuse to load without a secret key and host list when DEBUG is off. collectstatic touches
 # neither, so this RUN line alone gets placeholders; the running container must be given real ones.
 RUN DJANGO_SECRET_KEY=collectstatic-placeholder-not-a-secret DJANGO_ALLOWED_HOSTS=localhost \
+    VIGIL_IP_HASH_KEY=collectstatic-placeholder-not-a-secret \
     python manage.py collectstatic --noinput
 
 # The code and collected static files stay owned by root; the application may write only under var/.

@@ -21,8 +21,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         ),
         "articles.preview_article",
     ],
-    ORGANISERS: [],
-    MODERATORS: [],
+    # Organisers start petitions at /organise/; what they may do on each petition is its membership's role.
+    ORGANISERS: ["petitions.add_petition"],
+    MODERATORS: [
+        "comments.moderate_comment",
+        "comments.view_comment",
+        "comments.view_commentflag",
+        "comments.view_moderationaction",
+        *(f"comments.{action}_watchedpattern" for action in ("add", "change", "delete", "view")),
+        *(f"comments.{action}_suspension" for action in ("add", "change", "view")),
+    ],
 }
 
 # Roles whose members work in the Django admin, and so are made staff when they join.

@@ -50,7 +50,7 @@ class ArticleAdmin(admin.ModelAdmin):
     search_fields = ["title", "standfirst", "slug"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
-    autocomplete_fields = ["authors"]
+    autocomplete_fields = ["authors", "related_petition"]
     inlines = [ArticleImageInline]
     actions = ["publish", "unpublish"]
     readonly_fields = ["status", "created_at", "updated_at"]
@@ -58,6 +58,7 @@ class ArticleAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["title", "slug", "section", "authors", "standfirst", "body"]}),
         (_("Source"), {"fields": ["source_name", "source_url"]}),
+        (_("Campaign"), {"fields": ["related_petition"]}),
         (_("Publication"), {"fields": ["status", "published_at", "comments_open", "created_at", "updated_at"]}),
     ]
 

@@ -67,6 +67,10 @@ class Article(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     comments_open = models.BooleanField(default=True)
+    # The campaign this story supports: its page shows the petition's live count and a button to sign.
+    related_petition = models.ForeignKey(
+        "petitions.Petition", null=True, blank=True, on_delete=models.SET_NULL, related_name="articles"
+    )
     # Visible comments, kept by the comments app's services in SQL (F() updates) and rebuilt by its reconcile job,
     # so that lists show counts without a query per article.
     comment_count = models.PositiveIntegerField(default=0, editable=False)

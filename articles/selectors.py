@@ -5,7 +5,7 @@ import re
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -21,12 +21,17 @@ def _with_relations(queryset: QuerySet[Article]) -> QuerySet[Article]:
     )
 
 
+def _listing(queryset: QuerySet[Article]) -> QuerySet[Article]:
+    """For lists: the body, its text copy and the search vector are large and lists never show them."""
+    return _with_relations(queryset).defer("body", "body_text", "search_vector")
+
+
 def sections_for_navigation() -> list[Section]:
     return list(Section.objects.all())
 
 
 def articles_latest(*, limit: int = 10) -> list[Article]:
-    return list(_with_relations(Article.objects.published())[:limit])
+    return list(_listing(Article.objects.published())[:limit])
 
 
 def _page(queryset, page_number, per_page: int = PAGE_SIZE) -> Page:
@@ -39,12 +44,12 @@ def article_page(*, page_number, section: Section | None = None, author: Author 
         queryset = queryset.filter(section=section)
     if author is not None:
         queryset = queryset.filter(authors=author)
-    return _page(_with_relations(queryset), page_number)
+    return _page(_listing(queryset), page_number)
 
 
 def article_for_reader(*, slug: str, user) -> Article:
     """A published article; staff who may preview also get drafts and scheduled ones."""
-    queryset = _with_relations(Article.objects.all())
+    queryset = _with_relations(Article.objects.all()).select_related("related_petition")
     if not (user.is_authenticated and user.has_perm("articles.preview_article")):
         queryset = queryset.filter(pk__in=Article.objects.published().values("pk"))
     article = queryset.filter(slug=slug).first()
@@ -57,7 +62,11 @@ def articles_for_feed(*, section: Section | None = None, limit: int = 30) -> lis
     queryset = Article.objects.published()
     if section is not None:
         queryset = queryset.filter(section=section)
-    return list(queryset.select_related("section").prefetch_related("authors")[:limit])
+    return list(
+        queryset.select_related("section")
+        .prefetch_related("authors")
+        .defer("body", "body_text", "search_vector")[:limit]
+    )
 
 
 def search_terms(raw: str) -> str:
@@ -89,10 +98,10 @@ def article_search(*, query: str, page_number) -> Page:
         search_query = SearchQuery(terms, search_type="websearch", config="english")
         queryset = (
             published.filter(search_vector=search_query)
-            .annotate(rank=SearchRank("search_vector", search_query))
+            .annotate(rank=SearchRank(F("search_vector"), search_query))  # F(): the stored vector, not re-parsed
             .order_by("-rank", "-published_at")
         )
-        page = _page(_with_relations(queryset), page_number)
+        page = _page(_listing(queryset), page_number)
         # Snippets only for the page's rows: ts_headline re-parses each body, too costly to run for every match.
         snippets = _headlines(search_query, [article.pk for article in page.object_list])
     else:
@@ -100,7 +109,7 @@ def article_search(*, query: str, page_number) -> Page:
         condition = Q()
         for word in words:
             condition &= Q(title__icontains=word) | Q(standfirst__icontains=word) | Q(body_text__icontains=word)
-        page = _page(_with_relations(published.filter(condition).order_by("-published_at")), page_number)
+        page = _page(_listing(published.filter(condition).order_by("-published_at")), page_number)
         snippets = {}
     for article in page.object_list:
         snippet = snippets.get(article.pk)

@@ -58,7 +58,7 @@ def article_image_queue_renditions(*, image_ids: list[int]) -> None:
     from articles.tasks import article_image_render_task
 
     for image_id in image_ids:
-        transaction.on_commit(lambda image_id=image_id: article_image_render_task.delay(image_id))
+        transaction.on_commit(lambda image_id=image_id: article_image_render_task.delay(image_id), robust=True)
 
 
 def article_image_render(*, image_id: int, now: datetime | None = None) -> ArticleImage | None:

@@ -3,11 +3,16 @@ from django.views.decorators.http import require_GET
 
 from articles import selectors
 from articles.models import Author, Section
+from petitions.selectors import petition_featured_box
 
 
 @require_GET
 def home(request):
-    return render(request, "home.html", {"articles": selectors.articles_latest(limit=10)})
+    return render(
+        request,
+        "home.html",
+        {"articles": selectors.articles_latest(limit=10), "featured_petition": petition_featured_box()},
+    )
 
 
 @require_GET

@@ -99,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.site",
                 "articles.context_processors.navigation",
+                "comments.context_processors.moderation_queue",
             ],
         },
     },
@@ -304,8 +305,83 @@ if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- Comments and moderation -----------------------------------------------------------------------------------
+# A comment is hidden from the public, pending review, once this many readers have flagged it.
+VIGIL_COMMENTS_FLAG_THRESHOLD = env_int("VIGIL_COMMENTS_FLAG_THRESHOLD", 3)
+# A new account's first N comments wait for a moderator's approval (0: none are held).
+VIGIL_COMMENTS_HOLD_FIRST = env_int("VIGIL_COMMENTS_HOLD_FIRST", 1)
+VIGIL_COMMENTS_EDIT_WINDOW_SECONDS = env_int("VIGIL_COMMENTS_EDIT_WINDOW_SECONDS", 15 * 60)
+VIGIL_COMMENTS_MAX_LENGTH = env_int("VIGIL_COMMENTS_MAX_LENGTH", 5000)
+# Replies deeper than this show at this depth, "in reply to NAME"; the storage limit is far deeper.
+VIGIL_COMMENTS_DISPLAY_DEPTH = env_int("VIGIL_COMMENTS_DISPLAY_DEPTH", 6)
+VIGIL_COMMENTS_MAX_DEPTH = 150
+VIGIL_COMMENTS_THREADS_PER_PAGE = env_int("VIGIL_COMMENTS_THREADS_PER_PAGE", 20)
+VIGIL_COMMENTS_QUEUE_PAGE_SIZE = env_int("VIGIL_COMMENTS_QUEUE_PAGE_SIZE", 50)
+# django-ratelimit rates ("count/period", period s, m, h or d, optionally with a multiplier: "10/10m").
+VIGIL_COMMENTS_POST_RATE_USER = env_str("VIGIL_COMMENTS_POST_RATE_USER", "10/10m")
+VIGIL_COMMENTS_POST_RATE_IP = env_str("VIGIL_COMMENTS_POST_RATE_IP", "30/10m")
+VIGIL_COMMENTS_FLAG_RATE_USER = env_str("VIGIL_COMMENTS_FLAG_RATE_USER", "20/h")
+VIGIL_COMMENTS_FLAG_RATE_IP = env_str("VIGIL_COMMENTS_FLAG_RATE_IP", "60/h")
+CELERY_BEAT_SCHEDULE["comments-reconcile-counts"] = {
+    "task": "comments.tasks.comment_counts_reconcile_task",
+    "schedule": 3600.0,
+}
 
 # --- Petitions and signatures -----------------------------------------------------------------------------------
+# Signing is rate-limited per client address and per e-mail ("count/period", django-ratelimit). The address limit is
+# generous, since a campus or an office signs from one address; fraud review (the dashboard's bursts) does the rest.
+# Over a limit the form comes back filled in, with status 429. If Redis is down the limits are skipped and logged.
+VIGIL_SIGN_RATE_PER_IP = env_str("VIGIL_SIGN_RATE_PER_IP", "300/h")
+VIGIL_SIGN_RATE_PER_EMAIL = env_str("VIGIL_SIGN_RATE_PER_EMAIL", "10/h")
+VIGIL_SIGN_RESEND_RATE = env_str("VIGIL_SIGN_RESEND_RATE", "10/h")
+# A confirmation link works this long (seconds); notes to a signer ("already signed", reminders) at most this often.
+VIGIL_SIGNATURE_CONFIRM_MAX_AGE = env_int("VIGIL_SIGNATURE_CONFIRM_MAX_AGE", 7 * 24 * 3600)
+VIGIL_SIGNATURE_NOTICE_INTERVAL = env_int("VIGIL_SIGNATURE_NOTICE_INTERVAL", 3600)
+VIGIL_SIGNATURE_RESEND_INTERVAL = env_int("VIGIL_SIGNATURE_RESEND_INTERVAL", 120)
+# Unconfirmed signatures are deleted after this many days; signers are anonymised this many months after closing.
+VIGIL_SIGNATURE_PENDING_PURGE_DAYS = env_int("VIGIL_SIGNATURE_PENDING_PURGE_DAYS", 14)
+VIGIL_SIGNATURE_ANONYMISE_AFTER_MONTHS = env_int("VIGIL_SIGNATURE_ANONYMISE_AFTER_MONTHS", 6)
+# Confirmations are folded into the counts by a flush this often (seconds); the public page is cached this long.
+VIGIL_SIGNATURE_COUNT_FLUSH_SECONDS = float(env_int("VIGIL_SIGNATURE_COUNT_FLUSH_MS", 2000)) / 1000
+VIGIL_PETITION_PAGE_CACHE_SECONDS = env_int("VIGIL_PETITION_PAGE_CACHE_SECONDS", 5)
+# The dashboard flags this many signatures from one hashed address, or one e-mail domain, within one hour.
+VIGIL_SIGNATURE_BURST_THRESHOLD = env_int("VIGIL_SIGNATURE_BURST_THRESHOLD", 25)
+VIGIL_LINK_SCHEME = "https" if _https else "http"  # e-mailed links
+# Client addresses are stored only as HMAC-SHA256 under this key (rate limits, fraud review).
+if DEBUG:
+    VIGIL_IP_HASH_KEY = env_str("VIGIL_IP_HASH_KEY") or "dev-only-address-hash-key-4c1d9a7e0b2f"
+else:
+    VIGIL_IP_HASH_KEY = env_required(
+        "VIGIL_IP_HASH_KEY",
+        "Client addresses are kept only as a keyed hash; set a long random key "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(50))').",
+    )
+# The count flush has a queue of its own, so that a backlog of e-mail never holds the counts back. Workers started
+# without -Q consume both queues.
+from kombu import Queue  # noqa: E402 (kept inside this block)
+
+CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue("vigil-counts"))
+CELERY_TASK_ROUTES = {"signatures.tasks.signature_counts_flush_task": {"queue": "vigil-counts"}}
+CELERY_BEAT_SCHEDULE["signatures-counts-flush"] = {
+    "task": "signatures.tasks.signature_counts_flush_task",
+    "schedule": VIGIL_SIGNATURE_COUNT_FLUSH_SECONDS,
+    "options": {"expires": 30},
+}
+CELERY_BEAT_SCHEDULE["signatures-counts-reconcile"] = {
+    "task": "signatures.tasks.signature_counts_reconcile_task",
+    "schedule": 3600.0,
+}
+CELERY_BEAT_SCHEDULE["signatures-pending-purge"] = {
+    "task": "signatures.tasks.signatures_pending_purge_task",
+    "schedule": 3600.0,
+}
+CELERY_BEAT_SCHEDULE["petitions-lifecycle-due"] = {
+    "task": "petitions.tasks.petitions_lifecycle_due_task",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["petitions-anonymise-due"] = {
+    "task": "petitions.tasks.petitions_anonymise_due_task",
+    "schedule": 6 * 3600.0,
+}
 
 # --- Internationalisation -----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"

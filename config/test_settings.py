@@ -3,6 +3,7 @@
 import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-key-5b1f0d7e2c9a4863b0e1d4f7a2c5e8b1d3f6a9c2e5b8d1f4a7")
+os.environ.setdefault("VIGIL_IP_HASH_KEY", "test-only-address-hash-key-8e2b7c41d09f")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vigil")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -8,6 +8,7 @@ from django.views.generic import TemplateView
 from articles import views as article_views
 from articles.sitemaps import ArticleSitemap, SectionSitemap
 from core import views as core_views
+from petitions.sitemaps import PetitionSitemap
 
 # The admin's own login form is replaced by allauth's, so its rate limits and second factor apply there too.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -16,7 +17,7 @@ admin.site.site_title = settings.SITE_NAME
 
 handler403 = "core.views.permission_denied"
 
-SITEMAPS = {"articles": ArticleSitemap, "sections": SectionSitemap}
+SITEMAPS = {"articles": ArticleSitemap, "sections": SectionSitemap, "petitions": PetitionSitemap}
 
 urlpatterns = [
     path("", article_views.home, name="home"),

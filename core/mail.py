@@ -53,7 +53,8 @@ def outbound_email_queue(message: EmailMessage, *, idempotency_key: str = "") ->
         if idempotency_key and OutboundEmail.objects.filter(idempotency_key=idempotency_key).exists():
             return None
         raise
-    transaction.on_commit(lambda: outbound_email_send_task.delay(row.pk))
+    # robust: if the broker is down at this moment the change stays committed and the sweep sends the message later.
+    transaction.on_commit(lambda: outbound_email_send_task.delay(row.pk), robust=True)
     return row
 
 

@@ -4,15 +4,26 @@ from collections.abc import Callable
 
 from django.db import transaction
 
+from demo.campaign import demo_campaign_ensure, demo_signatures_add
+from demo.discussion import demo_discussion_ensure
 from demo.story import demo_story_ensure
 from demo.users import DEMO_PASSWORD, DEMO_USERS, demo_users_ensure
 
 
 def demo_seed(*, extra_signatures: int = 0, log: Callable[[str], None] = lambda line: None) -> list[str]:
     with transaction.atomic():
-        demo_users_ensure()
+        users = demo_users_ensure()
         article = demo_story_ensure()
-    report = [f"Demo story: /news/{article.slug}/", f"Demo log-ins (password for all: {DEMO_PASSWORD}):"]
+        petition = demo_campaign_ensure(article=article, organiser=users["organiser@demo.vigil.example"])
+        demo_discussion_ensure(article=article, readers=[users["reader@demo.vigil.example"]])
+    if extra_signatures:
+        added = demo_signatures_add(petition=petition, count=extra_signatures)
+        log(f"Added {added} confirmed signatures to the demo petition.")
+    report = [
+        f"Demo story: /news/{article.slug}/",
+        f"Demo petition: {petition.get_absolute_url()}",
+        f"Demo log-ins (password for all: {DEMO_PASSWORD}):",
+    ]
     for spec in DEMO_USERS:
         report.append(f"  {spec.role or 'Reader':<11} {spec.email}")
     report.append("Staff log-ins ask for a two-factor code: `make demo-code` prints the current one.")

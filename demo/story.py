@@ -1,5 +1,7 @@
 """The demo story: a civil-liberties group's campaign against a company selling face recognition to police."""
 
+from datetime import timedelta
+
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
@@ -71,6 +73,66 @@ IMAGES = [
 ]
 
 
+MORE_STORIES = [
+    {
+        "slug": "stop-and-search-rises",
+        "section": "policing",
+        "title": "Stop and search rose by a third last year, official figures show",
+        "standfirst": "Most searches found nothing, and people in some areas were searched far more often than others.",
+        "body": "<p>Figures published this week show police carried out a third more stops and searches than the year "
+        "before. Three in four found nothing.</p><p>Campaigners want every search recorded with its reason and "
+        "outcome, and the records opened to independent review.</p>",
+        "image": "STREET",
+    },
+    {
+        "slug": "protest-bill-amended",
+        "section": "free-expression",
+        "title": "Protest bill amended after a week of pressure",
+        "standfirst": "Two of the widest new powers were dropped; campaigners say the rest still go too far.",
+        "body": "<p>Lawmakers removed the power to ban a protest for being noisy and the offence of carrying a "
+        "banner pole, after thousands wrote to their representatives.</p><p>Other powers remain, including "
+        "conditions on marches set at an hour's notice.</p>",
+        "image": None,
+    },
+    {
+        "slug": "phone-data-retention-ruling",
+        "section": "computers",
+        "title": "Court limits how long phone data may be kept",
+        "standfirst": "A ruling this week says blanket retention of location records breaks privacy law.",
+        "body": "<p>Telephone companies may no longer keep everyone's location records for two years just in case "
+        "police ask for them, the court ruled.</p><p>Records may still be kept for named suspects under a "
+        "warrant.</p>",
+        "image": None,
+    },
+]
+
+
+def demo_more_stories_ensure(*, author: Author) -> None:
+    for index, spec in enumerate(MORE_STORIES, start=1):
+        if Article.objects.filter(slug=spec["slug"]).exists():
+            continue
+        article = Article(
+            slug=spec["slug"],
+            title=spec["title"],
+            standfirst=spec["standfirst"],
+            body=spec["body"],
+            section=Section.objects.get(slug=spec["section"]),
+            status=ArticleStatus.PUBLISHED,
+            published_at=timezone.now() - timedelta(hours=6 * index),
+        )
+        article_save(article=article)
+        article.authors.add(author)
+        if spec["image"]:
+            image = ArticleImage.objects.create(
+                article=article,
+                image=ContentFile(make_demo_image(1600, 1000, title=spec["image"], seed=10 + index), name="demo.jpg"),
+                alt_text="An illustration: a city street at dusk under a large pale moon.",
+                caption="Illustration",
+                credit="Illustration: Vigil",
+            )
+            article_image_queue_renditions(image_ids=[image.pk])
+
+
 def demo_story_ensure() -> Article:
     section, _ = Section.objects.get_or_create(
         slug=SECTION["slug"], defaults={"name": SECTION["name"], "description": SECTION["description"]}
@@ -94,6 +156,7 @@ def demo_story_ensure() -> Article:
         )
         article_save(article=article)
         article.authors.add(author)
+    demo_more_stories_ensure(author=author)
     if not article.images.exists():
         for position, spec in enumerate(IMAGES):
             content = make_demo_image(1600, 1000, title=spec["title"], seed=position + 1)

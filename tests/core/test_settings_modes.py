@@ -61,6 +61,12 @@ def test_debug_is_off_unless_asked_for_and_then_a_secret_is_required():
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
 
 
+def test_production_needs_the_address_hash_key():
+    result = run({"DJANGO_SECRET_KEY": "x" * 60, "DJANGO_ALLOWED_HOSTS": "vigil.example.org"}, "-c", PROBE)
+    assert result.returncode != 0
+    assert "VIGIL_IP_HASH_KEY is not set" in result.stderr
+
+
 def test_production_needs_allowed_hosts():
     result = run({"DJANGO_SECRET_KEY": "x" * 60}, "-c", PROBE)
     assert result.returncode != 0
@@ -78,6 +84,7 @@ def test_check_deploy_is_clean_with_production_values():
         {
             "DJANGO_SECRET_KEY": "k3Q9-production-like-secret-Zx81nB4vT7pLm2Ws6Yc0Re5Ua1Hj8Gk3Df",
             "DJANGO_ALLOWED_HOSTS": "vigil.example.org",
+            "VIGIL_IP_HASH_KEY": "production-like-address-hash-key-7Hq2Lr9Xw4Zt8Nc1Vb6Mk3Pj5Sd0Fg",
             "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/vigil",
             "REDIS_URL": "redis://127.0.0.1:6379/3",
         },

@@ -22,7 +22,23 @@ def test_seed_demo_twice_leaves_the_same_rows():
     first = _counts()
     call_command("seed_demo", stdout=StringIO())
     assert _counts() == first
-    assert first["accounts.User"] == len(DEMO_USERS)
+    assert first["accounts.User"] >= len(DEMO_USERS)
+
+
+def test_seed_demo_tells_the_whole_story():
+    from articles.models import Article
+    from comments.models import Comment
+    from signatures.models import Signature
+
+    call_command("seed_demo", stdout=StringIO())
+    article = Article.objects.select_related("related_petition", "section").get(slug="face-recognition-sold-to-police")
+    assert article.section.name == "Computers" and article.is_public()
+    assert article.images.count() == 3 and article.source_name
+    petition = article.related_petition
+    assert petition.goal == 150_000
+    assert Signature.objects.filter(petition=petition).confirmed().count() >= 2000
+    comments = Comment.objects.filter(article=article)
+    assert comments.count() >= 8 and comments.filter(parent__isnull=False).exists()
 
 
 def test_demo_staff_sign_in_with_the_printed_code(client):
