@@ -82,3 +82,79 @@ class PetitionMembershipAdmin(admin.ModelAdmin):
     search_fields = ["petition__title", "user__email"]
     autocomplete_fields = ["petition", "user"]
     list_select_related = ["petition", "user"]
+
+
+# --- Deliverables ----------------------------------------------------------------------------------------------------
+from petitions.models import Delivery, DeliveryItem, DeliveryLog, Letter, LetterCompile, LetterVersion  # noqa: E402
+
+
+class LetterVersionInline(admin.TabularInline):
+    model = LetterVersion
+    extra = 0
+    can_delete = False
+    readonly_fields = ["number", "title", "created_at", "created_by"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Letter)
+class LetterAdmin(admin.ModelAdmin):
+    list_display = ["title", "petition", "kind", "state", "created_at"]
+    list_filter = ["kind", "state"]
+    list_select_related = ["petition"]
+    search_fields = ["title", "slug", "petition__title"]
+    readonly_fields = ["current_version", "created_by", "created_at", "opened_at", "closed_at", "state"]
+    inlines = [LetterVersionInline]
+
+
+@admin.register(LetterCompile)
+class LetterCompileAdmin(admin.ModelAdmin):
+    list_display = ["letter", "number", "state", "signatory_count", "created_at", "finished_at"]
+    list_filter = ["state"]
+    list_select_related = ["letter"]
+    readonly_fields = [f.name for f in LetterCompile._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+class DeliveryItemInline(admin.TabularInline):
+    model = DeliveryItem
+    extra = 0
+    can_delete = False
+    readonly_fields = ["kind", "label", "file_name", "file_size", "checksum", "as_link"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["petition", "method", "state", "recipient_name", "created_at", "delivered_at"]
+    list_filter = ["method", "state"]
+    list_select_related = ["petition"]
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+    inlines = [DeliveryItemInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(DeliveryLog)
+class DeliveryLogAdmin(admin.ModelAdmin):
+    list_display = ["at", "petition", "event", "to", "by", "message_id"]
+    list_filter = ["event"]
+    list_select_related = ["petition", "by"]
+    readonly_fields = [f.name for f in DeliveryLog._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -179,3 +179,257 @@ class PetitionRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.petition} · revision {self.number}"
+
+
+# --- Deliverables: sign-on letters, their compiled PDFs, deliveries ------------------------------------------------
+# The signatories themselves (organisations, shareholders) are the ledger's: signatures.models.SignOn.
+
+
+class LetterKind(models.TextChoices):
+    COALITION = "coalition", _("Coalition letter (organisations)")
+    SHAREHOLDER = "shareholder", _("Shareholders' letter")
+
+
+class LetterState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    OPEN = "open", _("Open for signatures")
+    CLOSED = "closed", _("Closed")
+
+
+class Letter(models.Model):
+    """A sign-on letter addressed to the petition's target. Its text lives in numbered versions (LetterVersion):
+    once anyone has signed, an edit adds a version instead of changing the one they signed."""
+
+    petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="letters")
+    kind = models.CharField(max_length=12, choices=LetterKind.choices)
+    slug = models.SlugField(max_length=80)
+    title = models.CharField(max_length=200)
+    body = models.TextField(help_text=_("Plain text; a blank line starts a new paragraph."))
+    state = models.CharField(max_length=8, choices=LetterState.choices, default=LetterState.DRAFT)
+    current_version = models.ForeignKey(
+        "LetterVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    opened_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["petition", "created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["petition", "slug"], name="letter_slug_unique_per_petition"),
+            models.CheckConstraint(
+                condition=Q(state=LetterState.DRAFT) | Q(opened_at__isnull=False), name="letter_opened_has_time"
+            ),
+            models.CheckConstraint(condition=~Q(title=""), name="letter_has_title"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_kind_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("petitions:letter_detail", args=[self.petition.slug, self.slug])
+
+    @property
+    def is_coalition(self) -> bool:
+        return self.kind == LetterKind.COALITION
+
+    @property
+    def accepts_signatures(self) -> bool:
+        return self.state == LetterState.OPEN
+
+
+class LetterVersion(models.Model):
+    """A text of a letter as people signed it. Never changed once anyone signed it."""
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["letter", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["letter", "number"], name="letter_version_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="letter_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.letter_id} · version {self.number}"
+
+
+class JobState(models.TextChoices):
+    """The life of a long job (a compile, a packet export): queued → running → done, or failed."""
+
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Ready")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
+
+
+class LetterCompile(models.Model):
+    """One compiled PDF of a letter: a new numbered version each time; earlier ones stay."""
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="compiles")
+    number = models.PositiveIntegerField()
+    letter_version = models.ForeignKey(LetterVersion, on_delete=models.PROTECT, related_name="compiles")
+    state = models.CharField(max_length=8, choices=JobState.choices, default=JobState.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    signatory_count = models.PositiveIntegerField(default=0)
+    checksum = models.CharField(max_length=64, blank=True, help_text=_("SHA-256 of the PDF file."))
+    # Relative to VIGIL_PRIVATE_ROOT; set only once the file is complete (it is written under a temporary name).
+    file_name = models.CharField(max_length=300, blank=True)
+    file_size = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["letter", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["letter", "number"], name="letter_compile_unique"),
+            models.CheckConstraint(
+                condition=~Q(state=JobState.DONE) | ~Q(file_name=""), name="letter_compile_done_has_file"
+            ),
+            models.CheckConstraint(condition=Q(rows_done__lte=models.F("rows_total")) | Q(rows_total=0),
+                                   name="letter_compile_progress_bounded"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.letter} · compile {self.number}"
+
+    @property
+    def percent(self) -> int:
+        if self.state == JobState.DONE:
+            return 100
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
+
+
+class DeliveryMethod(models.TextChoices):
+    EMAIL = "email", _("E-mailed by Vigil")
+    BY_HAND = "by_hand", _("Delivered by hand (recorded)")
+
+
+class DeliveryState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    RECORDED = "recorded", _("Recorded")
+    FAILED = "failed", _("Failed")
+
+
+class Delivery(models.Model):
+    """Documents handed to the petition's target: e-mailed through the outbox, or recorded as delivered by hand."""
+
+    petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="deliveries")
+    method = models.CharField(max_length=8, choices=DeliveryMethod.choices)
+    state = models.CharField(max_length=8, choices=DeliveryState.choices, default=DeliveryState.QUEUED)
+    recipient_name = models.CharField(max_length=200)
+    recipient_email = models.EmailField(max_length=254, blank=True)
+    message = models.TextField(blank=True, help_text=_("The covering note."))
+    note = models.TextField(blank=True, help_text=_("For a delivery by hand: where, when and to whom."))
+    mark_delivered = models.BooleanField(default=True)
+    notify_signers = models.BooleanField(default=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    outcome = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    # The signers' update: the highest signature id queued so far (batches resume after it), and when it finished.
+    updates_after_id = models.BigIntegerField(default=0)
+    updates_sent = models.PositiveIntegerField(default=0)
+    updates_finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(method=DeliveryMethod.EMAIL) | ~Q(recipient_email=""), name="delivery_email_has_address"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=[DeliveryState.SENT, DeliveryState.RECORDED]) | Q(delivered_at__isnull=False),
+                name="delivery_delivered_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.petition} → {self.recipient_name} ({self.get_state_display()})"
+
+
+class DeliveryItemKind(models.TextChoices):
+    PACKET = "packet", _("Signature packet")
+    LETTER = "letter", _("Letter")
+
+
+class DeliveryItem(models.Model):
+    """One document in a delivery: a packet export or a compiled letter, attached or sent as an expiring link."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(max_length=8, choices=DeliveryItemKind.choices)
+    export = models.ForeignKey("signatures.PacketExport", null=True, blank=True, on_delete=models.SET_NULL)
+    compile = models.ForeignKey(LetterCompile, null=True, blank=True, on_delete=models.SET_NULL)
+    label = models.CharField(max_length=300)
+    file_name = models.CharField(max_length=300, blank=True)
+    file_size = models.PositiveBigIntegerField(default=0)
+    checksum = models.CharField(max_length=64, blank=True)
+    as_link = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["delivery", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(export__isnull=False) | Q(compile__isnull=False) | Q(file_name=""),
+                name="delivery_item_has_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class DeliveryEvent(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    RECORDED = "recorded", _("Recorded by hand")
+    FAILED = "failed", _("Failed")
+    PETITION_DELIVERED = "delivered", _("Petition marked delivered")
+    UPDATES_SENT = "updates", _("Signers told")
+
+
+class DeliveryLog(models.Model):
+    """Append-only: what went, to whom, when, by whom, with which message id, and how it ended."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="log")
+    petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="delivery_log")
+    event = models.CharField(max_length=10, choices=DeliveryEvent.choices)
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    to = models.CharField(max_length=300, blank=True)
+    what = models.TextField(blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    outcome = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["petition", "-at"], name="delivery_log_petition_idx")]
+        constraints = [
+            # One "sent" (and one "delivered", one "updates") entry per delivery, however often a task runs.
+            models.UniqueConstraint(
+                fields=["delivery", "event"],
+                condition=Q(event__in=["sent", "recorded", "delivered", "updates"]),
+                name="delivery_log_once_per_event",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_event_display()} → {self.to}"

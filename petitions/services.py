@@ -4,12 +4,10 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.images import make_renditions, rendition_name
+from core.images import renditions_current, renditions_store
 from core.sanitize import sanitize_article_html
 from petitions.models import (
     MembershipRole,
@@ -95,20 +93,9 @@ def petition_image_render(*, petition_id: int) -> Petition | None:
     if petition is None or not petition.image:
         return petition
     source_name = petition.image.name
-    if petition.renditions and all(r.get("source") == source_name for r in petition.renditions):
+    if renditions_current(petition.renditions, source_name):
         return petition
-    with petition.image.open("rb") as handle:
-        renditions = make_renditions(handle)
-    stored = []
-    for rendition in renditions:
-        name = rendition_name(source_name, rendition.width, rendition.format)
-        if default_storage.exists(name):
-            default_storage.delete(name)
-        saved = default_storage.save(name, ContentFile(rendition.content))
-        stored.append(
-            {"width": rendition.width, "height": rendition.height, "format": rendition.format, "name": saved,
-             "source": source_name}
-        )  # fmt: skip
+    stored = renditions_store(petition.image)
     Petition.objects.filter(pk=petition_id, image=source_name).update(renditions=stored)
     petition.refresh_from_db()
     return petition

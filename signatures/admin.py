@@ -66,3 +66,47 @@ class CountCorrectionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+# --- Deliverables ----------------------------------------------------------------------------------------------------
+from signatures.models import PacketExport, PrivateDownload, SignOn  # noqa: E402
+
+
+@admin.register(SignOn)
+class SignOnAdmin(admin.ModelAdmin):
+    list_display = ["name", "letter", "state", "signer_name", "created_at", "reviewed_at"]
+    list_filter = ["state"]
+    list_select_related = ["letter"]
+    search_fields = ["name", "canonical_website", "=canonical_email"]
+    readonly_fields = ["letter", "letter_version", "canonical_email", "canonical_website", "proof_file",
+                       "proof_mimetype", "proof_size", "created_at", "confirmed_at", "reviewed_at", "reviewed_by",
+                       "renditions", "generation"]  # fmt: skip
+
+
+@admin.register(PacketExport)
+class PacketExportAdmin(admin.ModelAdmin):
+    list_display = ["petition", "kind", "include_emails", "state", "rows_done", "rows_total", "created_at",
+                    "expires_at"]  # fmt: skip
+    list_filter = ["kind", "state"]
+    list_select_related = ["petition"]
+    readonly_fields = [f.name for f in PacketExport._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(PrivateDownload)
+class PrivateDownloadAdmin(admin.ModelAdmin):
+    list_display = ["at", "petition", "kind", "user", "file_name"]
+    list_filter = ["kind"]
+    list_select_related = ["petition", "user"]
+    readonly_fields = [f.name for f in PrivateDownload._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -212,3 +212,194 @@ class CountCorrection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.petition_id}: {self.recorded} → {self.actual}"
+
+
+# --- Deliverables: organisations' and shareholders' sign-ons, signature packets, downloads of private files --------
+
+
+class SignOnState(models.TextChoices):
+    PENDING = "pending", _("Waiting for e-mail confirmation")
+    CONFIRMED = "confirmed", _("Waiting for review")
+    VERIFIED = "verified", _("Verified")
+    REJECTED = "rejected", _("Rejected")
+
+
+class HoldingKind(models.TextChoices):
+    SHARES = "shares", _("Number of shares")
+    UNDISCLOSED = "undisclosed", _("Undisclosed")
+
+
+class SignOnQuerySet(models.QuerySet):
+    def verified(self):
+        return self.filter(state=SignOnState.VERIFIED)
+
+
+def signon_logo_path(instance: "SignOn", filename: str) -> str:
+    import uuid
+
+    return f"signons/{timezone.now():%Y/%m}/{uuid.uuid4().hex}-{filename}"
+
+
+class SignOn(models.Model):
+    """An organisation (coalition letter) or a shareholder (shareholders' letter) signing a letter.
+
+    The contact e-mail and any proof document are private: only the petition's organisers see them. Only verified
+    sign-ons appear on the public page and in the compiled letter. The unique constraints on the canonical e-mail and
+    the canonical website are the one truth about "has this organisation signed".
+    """
+
+    letter = models.ForeignKey("petitions.Letter", on_delete=models.CASCADE, related_name="signons")
+    letter_version = models.ForeignKey("petitions.LetterVersion", on_delete=models.PROTECT, related_name="signons")
+    state = models.CharField(max_length=10, choices=SignOnState.choices, default=SignOnState.PENDING)
+    # The organisation's name, or the shareholder's (a person or a fund).
+    name = models.CharField(max_length=200)
+    website = models.URLField(max_length=300, blank=True)
+    canonical_website = models.CharField(max_length=300, blank=True)
+    logo = models.ImageField(upload_to=signon_logo_path, blank=True)
+    logo_width = models.PositiveIntegerField(default=0, editable=False)
+    logo_height = models.PositiveIntegerField(default=0, editable=False)
+    renditions = models.JSONField(default=list, blank=True, editable=False)
+    signer_name = models.CharField(max_length=120)
+    signer_role = models.CharField(max_length=120, blank=True)
+    email = models.CharField(max_length=254)
+    canonical_email = models.CharField(max_length=254)
+    holding_kind = models.CharField(max_length=12, choices=HoldingKind.choices, blank=True)
+    shares = models.PositiveBigIntegerField(null=True, blank=True)
+    # Relative to VIGIL_PRIVATE_ROOT; never under MEDIA_ROOT.
+    proof_file = models.CharField(max_length=300, blank=True)
+    proof_mimetype = models.CharField(max_length=40, blank=True)
+    proof_size = models.PositiveIntegerField(default=0)
+    generation = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    review_note = models.CharField(max_length=500, blank=True)
+
+    objects = SignOnQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["letter", "canonical_email"], name="signon_one_per_email"),
+            models.UniqueConstraint(
+                fields=["letter", "canonical_website"], condition=~Q(canonical_website=""),
+                name="signon_one_per_website",
+            ),
+            models.CheckConstraint(condition=~Q(canonical_email=""), name="signon_has_email"),
+            models.CheckConstraint(
+                condition=Q(state__in=[SignOnState.PENDING, SignOnState.REJECTED]) | Q(confirmed_at__isnull=False),
+                name="signon_confirmed_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=[SignOnState.VERIFIED, SignOnState.REJECTED]) | Q(reviewed_at__isnull=False),
+                name="signon_reviewed_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(holding_kind="", shares__isnull=True)
+                | Q(holding_kind=HoldingKind.UNDISCLOSED, shares__isnull=True)
+                | Q(holding_kind=HoldingKind.SHARES, shares__gte=1),
+                name="signon_holding_consistent",
+            ),
+        ]  # fmt: skip
+        indexes = [models.Index(fields=["letter", "state", "name"], name="signon_letter_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_state_display()})"
+
+    @property
+    def holding_label(self) -> str:
+        if self.holding_kind == HoldingKind.SHARES and self.shares:
+            return f"{self.shares:,} shares"
+        if self.holding_kind == HoldingKind.UNDISCLOSED:
+            return "Holding undisclosed"
+        return ""
+
+    @property
+    def logo_url(self) -> str:
+        from django.core.files.storage import default_storage
+
+        name = self.logo_rendition("webp")
+        return default_storage.url(name) if name else ""
+
+    def logo_rendition(self, fmt: str = "jpeg") -> str:
+        """The storage name of the smallest rendition in fmt, or the cleaned original."""
+        for item in sorted(self.renditions or [], key=lambda r: r.get("width", 0)):
+            if item.get("format") == fmt and item.get("source") == self.logo.name:
+                return item["name"]
+        return self.logo.name if self.logo else ""
+
+
+class PacketKind(models.TextChoices):
+    CSV = "csv", _("Spreadsheet (CSV)")
+    PDF = "pdf", _("Printable packet (PDF)")
+
+
+class PacketExport(models.Model):
+    """A signature packet being built, or built, for a petition's organisers. The file is private and expires."""
+
+    petition = models.ForeignKey("petitions.Petition", on_delete=models.CASCADE, related_name="packet_exports")
+    kind = models.CharField(max_length=3, choices=PacketKind.choices)
+    include_emails = models.BooleanField(default=False)
+    # queued → running → done | failed; done → expired when the file is deleted (see petitions.models.JobState).
+    state = models.CharField(max_length=8, default="queued")
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    # SHA-256 of the rows, as the CSV without e-mail addresses in packet order (printed on the PDF's cover).
+    rows_checksum = models.CharField(max_length=64, blank=True)
+    file_checksum = models.CharField(max_length=64, blank=True)
+    file_name = models.CharField(max_length=300, blank=True)
+    file_size = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [("export_signer_emails", "Can include signers' e-mail addresses in packets")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["queued", "running", "done", "failed", "expired"]), name="packet_state_known"
+            ),
+            models.CheckConstraint(condition=~Q(state="done") | ~Q(file_name=""), name="packet_done_has_file"),
+            models.CheckConstraint(condition=~Q(kind="pdf") | Q(include_emails=False), name="packet_pdf_no_emails"),
+        ]
+        indexes = [
+            models.Index(fields=["petition", "-created_at"], name="packet_petition_idx"),
+            models.Index(fields=["expires_at"], condition=Q(state="done"), name="packet_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.petition_id} ({self.state})"
+
+    @property
+    def percent(self) -> int:
+        if self.state == "done":
+            return 100
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
+
+
+class PrivateDownload(models.Model):
+    """Every download of a private file (packet, compiled letter, proof document): who, what, when."""
+
+    petition = models.ForeignKey("petitions.Petition", on_delete=models.CASCADE, related_name="private_downloads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=10)  # "packet", "letter", "proof" or "link" (an e-mailed expiring link)
+    object_id = models.BigIntegerField()
+    file_name = models.CharField(max_length=300)
+    ip_hash = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["petition", "-at"], name="private_download_petition_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.file_name}"

@@ -23,3 +23,48 @@ def signatures_pending_purge_task() -> int:
     from signatures.services.privacy import signatures_pending_purge
 
     return signatures_pending_purge()
+
+
+# --- Deliverables: packets -------------------------------------------------------------------------------------------
+# Long jobs: bounded by VIGIL_LONG_TASK_TIME_LIMIT (the broker's visibility timeout exceeds it, so Redis never hands a
+# running job to a second worker); retried with backoff on transient database and file-system errors only.
+
+from django.conf import settings  # noqa: E402
+from django.db import InterfaceError, OperationalError  # noqa: E402
+
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+
+
+@shared_task(
+    bind=True, acks_late=True, reject_on_worker_lost=True, autoretry_for=TRANSIENT, retry_backoff=5,
+    retry_backoff_max=300, max_retries=5, time_limit=settings.VIGIL_LONG_TASK_TIME_LIMIT,
+    soft_time_limit=max(settings.VIGIL_LONG_TASK_TIME_LIMIT - 30, settings.VIGIL_LONG_TASK_TIME_LIMIT * 0.8),
+)  # fmt: skip
+def packet_export_task(self, export_id: int) -> None:
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from signatures.services.packets import packet_export_fail, packet_export_run
+
+    try:
+        packet_export_run(export_id=export_id)
+    except SoftTimeLimitExceeded:
+        packet_export_fail(export_id=export_id, error="The export took longer than the time allowed for it.")
+    except TRANSIENT:
+        raise
+    except Exception as exc:
+        packet_export_fail(export_id=export_id, error=f"The export failed: {exc}")
+        raise
+
+
+@shared_task(acks_late=True)
+def packet_exports_expire_task() -> int:
+    from signatures.services.packets import packet_exports_expire
+
+    return packet_exports_expire()
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+def signon_logo_render_task(signon_id: int) -> None:
+    from signatures.services.signon import signon_logo_render
+
+    signon_logo_render(signon_id=signon_id)

@@ -1,0 +1,273 @@
+"""Sign-on letters on the web: the public letter page with its sign-on form, the e-mailed confirmation, and the
+organisers' pages (write, open, review sign-ons, open proof documents, compile, download)."""
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from core.net import client_ip
+from petitions import selectors
+from petitions import selectors_deliverables as deliverables
+from petitions.forms_deliverables import LetterForm, LetterTextForm, ReviewForm, signon_form_class
+from petitions.models import JobState, LetterState, MembershipRole
+from petitions.services_letters import (
+    LetterError,
+    letter_close,
+    letter_compile_request,
+    letter_create,
+    letter_open,
+    letter_save,
+)
+from petitions.views import organiser_view
+from signatures.models import SignOn
+from signatures.private_files import private_exists, private_path
+from signatures.services.packets import private_download_log
+from signatures.services.signing import client_address_hash
+from signatures.services.signon import (
+    SignOnError,
+    SignOnTokenError,
+    signon_confirm,
+    signon_create,
+    signon_for_token,
+    signon_review,
+)
+
+ORGANISER = MembershipRole.ORGANISER
+
+
+# --- Public -----------------------------------------------------------------------------------------------------------
+
+
+def _letter_page(request, petition, letter, form, *, status=200, notice=""):
+    context = {
+        "petition": petition,
+        "letter": letter,
+        "version": letter.current_version,
+        "page": deliverables.signons_public_page(letter=letter, page_number=request.GET.get("page")),
+        "form": form,
+        "notice": notice,
+    }
+    return render(request, "petitions/letters/letter_detail.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def letter_detail(request: HttpRequest, slug: str, letter_slug: str) -> HttpResponse:
+    petition = selectors.petition_public(slug=slug)
+    letter = deliverables.letter_public(petition=petition, slug=letter_slug)
+    form_class = signon_form_class(letter)
+    if request.method == "GET":
+        return _letter_page(request, petition, letter, form_class() if letter.accepts_signatures else None)
+    form = form_class(request.POST, request.FILES)
+    if not letter.accepts_signatures:
+        return _letter_page(
+            request, petition, letter, None, status=409, notice=_("This letter is not open for signatures.")
+        )
+    if not form.is_valid():
+        return _letter_page(request, petition, letter, form, status=400)
+    data = form.cleaned_data
+    try:
+        signon_create(letter=letter, details=form.details(), logo=data.get("logo"), proof=data.get("proof"))
+    except SignOnError as exc:
+        form.add_error(None, str(exc))
+        return _letter_page(request, petition, letter, form, status=400)
+    return render(request, "petitions/letters/signon_thanks.html", {"petition": petition, "letter": letter})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signon_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button (mail scanners open links); POST confirms."""
+    try:
+        if request.method == "GET":
+            signon = signon_for_token(token=token)
+            return render(request, "petitions/letters/signon_confirm.html", {"signon": signon, "letter": signon.letter})
+        signon, first_time = signon_confirm(token=token)
+    except SignOnTokenError as exc:
+        return render(request, "petitions/token_problem.html", {"message": str(exc)}, status=400)
+    return render(
+        request,
+        "petitions/letters/signon_confirmed.html",
+        {"signon": signon, "letter": signon.letter, "first_time": first_time},
+    )
+
+
+# --- Organisers -------------------------------------------------------------------------------------------------------
+
+
+@organiser_view
+@require_http_methods(["GET", "POST"])
+def organise_letters(request: HttpRequest, slug: str) -> HttpResponse:
+    petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=ORGANISER)
+    form = LetterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            letter = letter_create(
+                petition=petition,
+                kind=data["kind"],
+                slug=data["slug"],
+                title=data["title"],
+                body=data["body"],
+                by=request.user,
+            )
+        except (LetterError, SignOnError) as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Draft letter saved. Open it for signatures when it is ready."))
+            return redirect("petitions:organise_letter", slug=petition.slug, letter_slug=letter.slug)
+    context = {"petition": petition, "letters": deliverables.letters_for_petition(petition=petition), "form": form}
+    return render(request, "petitions/letters/organise_letters.html", context, status=400 if form.errors else 200)
+
+
+@organiser_view
+@require_http_methods(["GET", "POST"])
+def organise_letter(request: HttpRequest, slug: str, letter_slug: str) -> HttpResponse:
+    petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=ORGANISER)
+    letter = deliverables.letter_for_petition(petition=petition, slug=letter_slug)
+    initial = {"title": letter.title, "body": letter.body}
+    form = LetterTextForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        action = request.POST.get("action", "save")
+        try:
+            if action == "open":
+                letter_open(letter=letter)
+                messages.success(request, _("The letter is open for signatures."))
+            elif action == "close":
+                letter_close(letter=letter)
+                messages.success(request, _("The letter is closed."))
+            elif form.is_valid():
+                version = letter_save(
+                    letter=letter, title=form.cleaned_data["title"], body=form.cleaned_data["body"], by=request.user
+                )
+                messages.success(request, _("Saved as version %(n)d.") % {"n": version.number})
+            else:
+                raise LetterError(_("Give the letter a title and a text."))
+        except (LetterError, SignOnError) as exc:
+            messages.error(request, str(exc))
+        return redirect("petitions:organise_letter", slug=petition.slug, letter_slug=letter.slug)
+    state = request.GET.get("state", "")
+    context = {
+        "petition": petition,
+        "letter": letter,
+        "form": form,
+        "state": state,
+        "counts": deliverables.signon_counts(letter=letter),
+        "page": deliverables.signons_review_page(letter=letter, state=state, page_number=request.GET.get("page")),
+        "versions": deliverables.letter_versions(letter=letter),
+        "compiles": deliverables.compiles_page(letter=letter, page_number=request.GET.get("cpage")),
+        "is_open": letter.state == LetterState.OPEN,
+        "public_url": reverse("petitions:letter_detail", args=[petition.slug, letter.slug]),
+    }
+    return render(request, "petitions/letters/organise_letter.html", context)
+
+
+@organiser_view
+@require_POST
+def organise_signon_review(request: HttpRequest, slug: str, letter_slug: str, signon_id: int) -> HttpResponse:
+    petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=ORGANISER)
+    letter = deliverables.letter_for_petition(petition=petition, slug=letter_slug)
+    signon = SignOn.objects.filter(pk=signon_id, letter=letter).first()
+    if signon is None:
+        raise Http404("No such sign-on.")
+    form = ReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            signon_review(
+                signon=signon,
+                verify=form.cleaned_data["decision"] == "verify",
+                by=request.user,
+                note=form.cleaned_data["note"],
+            )
+            messages.success(
+                request, _("%(name)s: %(state)s.") % {"name": signon.name, "state": signon.get_state_display()}
+            )
+        except SignOnError as exc:
+            messages.error(request, str(exc))
+    return redirect(f"{reverse('petitions:organise_letter', args=[petition.slug, letter.slug])}#signons")
+
+
+@organiser_view
+@require_GET
+def organise_signon_proof(request: HttpRequest, slug: str, letter_slug: str, signon_id: int) -> HttpResponse:
+    petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=ORGANISER)
+    letter = deliverables.letter_for_petition(petition=petition, slug=letter_slug)
+    signon = SignOn.objects.filter(pk=signon_id, letter=letter).exclude(proof_file="").first()
+    if signon is None or not private_exists(signon.proof_file):
+        raise Http404("No proof document.")
+    private_download_log(
+        petition_id=petition.pk,
+        user=request.user,
+        kind="proof",
+        object_id=signon.pk,
+        file_name=signon.proof_file,
+        ip_hash=client_address_hash(client_ip(request)),
+    )
+    extension = signon.proof_file.rsplit(".", 1)[-1]
+    return FileResponse(
+        open(private_path(signon.proof_file), "rb"),
+        as_attachment=True,  # noqa: SIM115
+        filename=f"proof-{signon.pk}.{extension}",
+        content_type=signon.proof_mimetype,
+    )
+
+
+@organiser_view
+@require_POST
+def organise_letter_compile(request: HttpRequest, slug: str, letter_slug: str) -> HttpResponse:
+    petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=ORGANISER)
+    letter = deliverables.letter_for_petition(petition=petition, slug=letter_slug)
+    try:
+        compiled = letter_compile_request(letter=letter, by=request.user)
+        messages.success(request, _("Compiling version %(n)d…") % {"n": compiled.number})
+    except LetterError as exc:
+        messages.error(request, str(exc))
+    return redirect(f"{reverse('petitions:organise_letter', args=[petition.slug, letter.slug])}#compiles")
+
+
+@organiser_view
+@require_GET
+def organise_compile_progress(request: HttpRequest, slug: str, compile_id: int) -> JsonResponse:
+    petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=ORGANISER)
+    compiled = deliverables.compile_for_petition(petition=petition, compile_id=compile_id)
+    return JsonResponse(
+        _progress(compiled, reverse("petitions:organise_compile_download", args=[petition.slug, compiled.pk]))
+    )
+
+
+@organiser_view
+@require_GET
+def organise_compile_download(request: HttpRequest, slug: str, compile_id: int) -> HttpResponse:
+    petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=ORGANISER)
+    compiled = deliverables.compile_for_petition(petition=petition, compile_id=compile_id)
+    if compiled.state != JobState.DONE or not private_exists(compiled.file_name):
+        raise Http404("This compile is not ready.")
+    private_download_log(
+        petition_id=petition.pk,
+        user=request.user,
+        kind="letter",
+        object_id=compiled.pk,
+        file_name=compiled.file_name,
+        ip_hash=client_address_hash(client_ip(request)),
+    )
+    return FileResponse(
+        open(private_path(compiled.file_name), "rb"),
+        as_attachment=True,  # noqa: SIM115
+        filename=compiled.file_name.rsplit("/", 1)[-1],
+        content_type="application/pdf",
+    )
+
+
+def _progress(job, download_url: str) -> dict:
+    return {
+        "state": job.state,
+        "label": job.get_state_display() if hasattr(job, "get_state_display") else job.state,
+        "done": job.rows_done,
+        "total": job.rows_total,
+        "percent": job.percent,
+        "download": download_url if job.state == JobState.DONE else "",
+        "error": job.error,
+    }

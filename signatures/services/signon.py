@@ -1,0 +1,328 @@
+"""Organisations and shareholders signing a letter: the sign-on's side of the ledger.
+
+- `signon_create` records a pending sign-on and, in the same transaction, the e-mail with its confirmation link
+  (the outbox, with an idempotency key). Two unique constraints decide whether the organisation has signed: one on
+  the canonical contact e-mail, one on the canonical website (host without "www.", and path). A conflict is refused
+  with a message: unlike a person's signature, a second sign-on with other details is a mistake to point out.
+- `signon_confirm` takes the e-mailed token (a conditional UPDATE: a reused link does nothing twice).
+- `signon_verify` / `signon_reject` are the organisers' review; only verified sign-ons are public.
+- A shareholder's proof document is checked by its content (a PDF's header and trailer, or an image through the
+  image pipeline), capped at VIGIL_PROOF_MAX_BYTES, and stored under VIGIL_PRIVATE_ROOT.
+"""
+
+import io
+import logging
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.base import ContentFile
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from core.images import CleanImage, ImageRejected, clean_image, validate_image_upload
+from core.mail import outbound_email_queue
+from signatures.email import InvalidEmail, email_canonical, email_for_sending
+from signatures.models import HoldingKind, SignOn, SignOnState
+from signatures.pdf import BIDI_AND_INVISIBLE
+from signatures.private_files import private_write_bytes
+
+logger = logging.getLogger(__name__)
+
+CONFIRM_SALT = "signatures.signon.confirm"
+NAME_MAX = 200
+
+
+class SignOnError(ValueError):
+    """A sign-on that cannot be recorded; the message is for the person signing."""
+
+
+class SignOnDuplicate(SignOnError):
+    pass
+
+
+class SignOnTokenError(SignOnError):
+    pass
+
+
+@dataclass(frozen=True)
+class SignOnDetails:
+    name: str
+    signer_name: str
+    email: str
+    signer_role: str = ""
+    website: str = ""
+    holding_kind: str = ""
+    shares: int | None = None
+
+
+@dataclass(frozen=True)
+class Proof:
+    content: bytes
+    mimetype: str
+    extension: str
+
+
+# --- Clean values ---------------------------------------------------------------------------------------------------
+
+
+def text_clean(value: str, *, field: str, max_length: int = NAME_MAX, required: bool = True) -> str:
+    """A name as it may be printed: NFC, single spaces, no markup, no control, bidirectional or invisible
+    characters (removed), at most max_length characters (refused, not cut)."""
+    value = unicodedata.normalize("NFC", value or "")
+    value = "".join(char for char in value if char not in BIDI_AND_INVISIBLE)
+    if any(unicodedata.category(char) == "Cc" and char not in "\t\n\r" for char in value):
+        raise SignOnError(f"The {field} contains control characters.")
+    value = " ".join(value.split())
+    if required and not value:
+        raise SignOnError(f"Enter the {field}.")
+    if "<" in value or ">" in value:
+        raise SignOnError(f"The {field} cannot contain < or >.")
+    if len(value) > max_length:
+        raise SignOnError(f"The {field} has at most {max_length} characters.")
+    return value
+
+
+def website_canonical(url: str) -> str:
+    """What the per-letter uniqueness of websites compares: "https://www.Example.org/about/" → "example.org/about"."""
+    raw = (url or "").strip()
+    if not raw:
+        return ""
+    if "://" not in raw:
+        raw = f"https://{raw}"
+    try:
+        parts = urlsplit(raw)
+        host = (parts.hostname or "").rstrip(".")
+        host = host.encode("idna").decode("ascii").lower() if host else ""
+    except (ValueError, UnicodeError) as exc:
+        raise SignOnError("The website is not a valid address.") from exc
+    if parts.scheme not in ("http", "https") or "." not in host:
+        raise SignOnError("Give the organisation's website, like https://example.org.")
+    host = host.removeprefix("www.")
+    path = parts.path.rstrip("/").lower()
+    return f"{host}{path}"[:300]
+
+
+def proof_check(file) -> Proof:
+    """A shareholder's proof document: a PDF or an image (JPEG, PNG, WebP, GIF), by content, within the size cap."""
+    cap = settings.VIGIL_PROOF_MAX_BYTES
+    size = getattr(file, "size", None)
+    if size is not None and size > cap:
+        raise SignOnError(f"The proof document is over {cap // (1024 * 1024)} MB. Send a smaller file.")
+    file.seek(0)
+    content = file.read(cap + 1)
+    file.seek(0)
+    if len(content) > cap:
+        raise SignOnError(f"The proof document is over {cap // (1024 * 1024)} MB. Send a smaller file.")
+    if content.startswith(b"%PDF-"):
+        if b"%%EOF" not in content[-2048:]:
+            raise SignOnError("This PDF is damaged or incomplete. Save it again and send it.")
+        return Proof(content=content, mimetype="application/pdf", extension="pdf")
+    try:
+        validate_image_upload(io.BytesIO(content))
+        cleaned = clean_image(io.BytesIO(content))
+    except ImageRejected as exc:
+        raise SignOnError("The proof document must be a PDF or an image (JPEG, PNG, WebP or GIF).") from exc
+    return Proof(content=cleaned.content, mimetype=f"image/{cleaned.format}", extension=cleaned.extension)
+
+
+def logo_check(file) -> CleanImage:
+    """An organisation's logo through the image pipeline: by content, size and pixel count, metadata removed."""
+    try:
+        validate_image_upload(file)
+        return clean_image(file)
+    except ImageRejected as exc:
+        raise SignOnError(" ".join(exc.messages)) from exc
+
+
+# --- Tokens and mail ------------------------------------------------------------------------------------------------
+
+
+def signon_confirm_token(*, signon: SignOn) -> str:
+    return signing.TimestampSigner(salt=CONFIRM_SALT).sign(f"{signon.pk}.{signon.generation}")
+
+
+def signon_for_token(*, token: str) -> SignOn:
+    try:
+        value = signing.TimestampSigner(salt=CONFIRM_SALT).unsign(
+            token, max_age=settings.VIGIL_SIGNATURE_CONFIRM_MAX_AGE
+        )
+        pk, generation = (int(part) for part in value.split("."))
+    except signing.SignatureExpired as exc:
+        raise SignOnTokenError("This confirmation link has expired. Sign again to get a new one.") from exc
+    except (signing.BadSignature, ValueError) as exc:
+        raise SignOnTokenError("This link is not one we sent, or it was cut short. Copy the whole link.") from exc
+    signon = SignOn.objects.select_related("letter__petition").filter(pk=pk, generation=generation).first()
+    if signon is None:
+        raise SignOnTokenError("This sign-on no longer exists.")
+    return signon
+
+
+def _absolute(path: str) -> str:
+    return f"{settings.VIGIL_LINK_SCHEME}://{settings.VIGIL_SITE_DOMAIN}{path}"
+
+
+def _confirmation_queue(*, signon: SignOn, letter) -> None:
+    context = {
+        "signon": signon,
+        "letter": letter,
+        "petition": letter.petition,
+        "confirm_url": _absolute(reverse("petitions:signon_confirm", args=[signon_confirm_token(signon=signon)])),
+        "site_name": settings.SITE_NAME,
+    }
+    message = EmailMultiAlternatives(
+        subject=f"[{settings.SITE_NAME}] Confirm your signature on “{letter.title}”",
+        body=render_to_string("petitions/letters/email/signon_confirm.txt", context),
+        to=[signon.email],
+    )
+    outbound_email_queue(message, idempotency_key=f"signon-confirm:{signon.pk}:{signon.generation}")
+
+
+# --- Writes ---------------------------------------------------------------------------------------------------------
+
+
+def signon_create(
+    *,
+    letter,
+    details: SignOnDetails,
+    logo: CleanImage | None = None,
+    proof: Proof | None = None,
+    now: datetime | None = None,
+) -> SignOn:
+    """Record a pending sign-on on an open letter and e-mail its confirmation link.
+
+    Raises SignOnError (closed letter, bad details) or SignOnDuplicate (same e-mail or website on this letter).
+    """
+    now = now or timezone.now()
+    if not letter.accepts_signatures or letter.current_version_id is None:
+        raise SignOnError("This letter is not open for signatures.")
+    coalition = letter.is_coalition
+    name = text_clean(details.name, field="organisation's name" if coalition else "shareholder's name")
+    signer_name = text_clean(details.signer_name, field="name of the person signing", max_length=120)
+    signer_role = text_clean(details.signer_role, field="role", max_length=120, required=False)
+    try:
+        canonical = email_canonical(details.email)
+        sending = email_for_sending(details.email)
+    except InvalidEmail as exc:
+        raise SignOnError(str(exc)) from exc
+    website = (details.website or "").strip()
+    canonical_website = website_canonical(website)
+    if coalition and not canonical_website:
+        raise SignOnError("Give the organisation's website.")
+    holding_kind, shares = "", None
+    if not coalition:
+        holding_kind = details.holding_kind or HoldingKind.UNDISCLOSED
+        if holding_kind == HoldingKind.SHARES:
+            if not details.shares or details.shares < 1:
+                raise SignOnError("Give the number of shares, or choose “undisclosed”.")
+            shares = int(details.shares)
+        elif holding_kind != HoldingKind.UNDISCLOSED:
+            raise SignOnError("Choose a number of shares or “undisclosed”.")
+    signon = SignOn(
+        letter=letter,
+        letter_version_id=letter.current_version_id,
+        name=name,
+        website=website,
+        canonical_website=canonical_website,
+        signer_name=signer_name,
+        signer_role=signer_role,
+        email=sending,
+        canonical_email=canonical,
+        holding_kind=holding_kind,
+        shares=shares,
+        created_at=now,
+    )
+    if logo is not None and coalition:
+        signon.logo.save(f"logo.{logo.extension}", ContentFile(logo.content), save=False)
+        signon.logo_width, signon.logo_height = logo.width, logo.height
+    if proof is not None and not coalition:
+        signon.proof_file = f"proofs/{letter.petition_id}/{letter.pk}/{secrets.token_hex(16)}.{proof.extension}"
+        signon.proof_mimetype = proof.mimetype
+        signon.proof_size = len(proof.content)
+    try:
+        with transaction.atomic():
+            signon.save(force_insert=True)
+            _confirmation_queue(signon=signon, letter=letter)
+    except IntegrityError as exc:
+        if signon.logo:
+            signon.logo.delete(save=False)
+        text = str(exc)
+        if "signon_one_per_website" in text:
+            raise SignOnDuplicate("An organisation with this website has already signed this letter.") from exc
+        if "signon_one_per_email" in text:
+            raise SignOnDuplicate("Someone with this e-mail address has already signed this letter.") from exc
+        raise
+    if proof is not None and signon.proof_file:
+        private_write_bytes(signon.proof_file, proof.content)
+    if signon.logo:
+        from signatures.tasks import signon_logo_render_task
+
+        transaction.on_commit(lambda: signon_logo_render_task.delay(signon.pk))
+    return signon
+
+
+def signon_confirm(*, token: str, now: datetime | None = None) -> tuple[SignOn, bool]:
+    """Confirm the contact e-mail of a sign-on. (signon, True) the first time, (signon, False) after."""
+    now = now or timezone.now()
+    signon = signon_for_token(token=token)
+    updated = SignOn.objects.filter(pk=signon.pk, generation=signon.generation, state=SignOnState.PENDING).update(
+        state=SignOnState.CONFIRMED, confirmed_at=now
+    )
+    signon.refresh_from_db()
+    return signon, bool(updated)
+
+
+def signon_review(*, signon: SignOn, verify: bool, by, note: str = "", now: datetime | None = None) -> SignOn:
+    """An organiser verifies (only after the e-mail is confirmed) or rejects a sign-on."""
+    now = now or timezone.now()
+    if verify:
+        updated = SignOn.objects.filter(
+            pk=signon.pk, state__in=[SignOnState.CONFIRMED, SignOnState.REJECTED], confirmed_at__isnull=False
+        ).update(state=SignOnState.VERIFIED, reviewed_at=now, reviewed_by=by, review_note=note[:500])
+        if not updated and signon.state != SignOnState.VERIFIED:
+            raise SignOnError("Only a sign-on whose e-mail address is confirmed can be verified.")
+    else:
+        SignOn.objects.filter(pk=signon.pk).exclude(state=SignOnState.REJECTED).update(
+            state=SignOnState.REJECTED, reviewed_at=now, reviewed_by=by, review_note=note[:500]
+        )
+    signon.refresh_from_db()
+    return signon
+
+
+def signon_logo_render(*, signon_id: int) -> None:
+    """A small JPEG of the logo for the compiled letter and the public page. Safe to run twice."""
+    from django.core.files.storage import default_storage
+
+    from core.images import make_renditions, rendition_name
+
+    signon = SignOn.objects.filter(pk=signon_id).first()
+    if signon is None or not signon.logo:
+        return
+    source = signon.logo.name
+    if signon.renditions and all(item.get("source") == source for item in signon.renditions):
+        return
+    with signon.logo.open("rb") as handle:
+        renditions = make_renditions(handle, widths=(320,))
+    stored = []
+    for rendition in renditions:
+        name = rendition_name(source, rendition.width, rendition.format)
+        if default_storage.exists(name):
+            default_storage.delete(name)
+        saved = default_storage.save(name, ContentFile(rendition.content))
+        stored.append(
+            {
+                "width": rendition.width,
+                "height": rendition.height,
+                "format": rendition.format,
+                "name": saved,
+                "source": source,
+            }
+        )
+    SignOn.objects.filter(pk=signon_id, logo=source).update(renditions=stored)
