@@ -18,6 +18,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# DejaVu covers the scripts signers' names are written in, for the PDF packets and letters.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, read from pyproject.toml and held to the pinned versions, so that a change to the code
 # alone reuses this layer instead of reinstalling every package.
 COPY pyproject.toml ./

@@ -3,13 +3,11 @@
 import logging
 from datetime import datetime
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from articles.models import Article, ArticleImage, ArticleStatus
-from core.images import make_renditions, rendition_name
+from core.images import renditions_current, renditions_store
 from core.sanitize import sanitize_article_html, strip_tags_to_text
 
 logger = logging.getLogger(__name__)
@@ -67,25 +65,9 @@ def article_image_render(*, image_id: int, now: datetime | None = None) -> Artic
     if image is None or not image.image:
         return image
     source_name = image.image.name
-    if image.renditions and all(r.get("source") == source_name for r in image.renditions):
+    if renditions_current(image.renditions, source_name):
         return image
-    with image.image.open("rb") as handle:
-        renditions = make_renditions(handle)
-    stored = []
-    for rendition in renditions:
-        name = rendition_name(source_name, rendition.width, rendition.format)
-        if default_storage.exists(name):
-            default_storage.delete(name)
-        saved = default_storage.save(name, ContentFile(rendition.content))
-        stored.append(
-            {
-                "width": rendition.width,
-                "height": rendition.height,
-                "format": rendition.format,
-                "name": saved,
-                "source": source_name,
-            }
-        )
+    stored = renditions_store(image.image)
     # Only record them if the image was not replaced meanwhile.
     updated = ArticleImage.objects.filter(pk=image_id, image=source_name).update(
         renditions=stored, renditions_at=now or timezone.now()

@@ -27,6 +27,7 @@ def bench_env(*, database: str, redis_db: int, settings: str = "config.settings"
             "DJANGO_SETTINGS_MODULE": settings,
             "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "VIGIL_IP_HASH_KEY": "bench-only-address-hash-key-0123456789abcdef",
             "DJANGO_HTTPS": "0",
             "DJANGO_STATIC_MANIFEST": "0",
             "DJANGO_LOG_LEVEL": "WARNING",

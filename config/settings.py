@@ -333,6 +333,8 @@ CELERY_BEAT_SCHEDULE["comments-reconcile-counts"] = {
 VIGIL_SIGN_RATE_PER_IP = env_str("VIGIL_SIGN_RATE_PER_IP", "300/h")
 VIGIL_SIGN_RATE_PER_EMAIL = env_str("VIGIL_SIGN_RATE_PER_EMAIL", "10/h")
 VIGIL_SIGN_RESEND_RATE = env_str("VIGIL_SIGN_RESEND_RATE", "10/h")
+# The sign view re-reads a petition's state at most this often per web process (seconds; 0: every time).
+VIGIL_SIGN_PETITION_CACHE_SECONDS = float(env_int("VIGIL_SIGN_PETITION_CACHE_MS", 2000)) / 1000
 # A confirmation link works this long (seconds); notes to a signer ("already signed", reminders) at most this often.
 VIGIL_SIGNATURE_CONFIRM_MAX_AGE = env_int("VIGIL_SIGNATURE_CONFIRM_MAX_AGE", 7 * 24 * 3600)
 VIGIL_SIGNATURE_NOTICE_INTERVAL = env_int("VIGIL_SIGNATURE_NOTICE_INTERVAL", 3600)
@@ -374,6 +376,21 @@ CELERY_BEAT_SCHEDULE["signatures-pending-purge"] = {
     "task": "signatures.tasks.signatures_pending_purge_task",
     "schedule": 3600.0,
 }
+# Confirmation e-mails are written unrendered in the signing statement and delivered by the outbox pump
+# (core.services.outbound_email_pump): beat runs it this often (seconds), a web process nudges it at most once per
+# NUDGE seconds, it claims BATCH rows at a time for CLAIM seconds, and one run stops after MAX seconds.
+VIGIL_OUTBOX_PUMP_SECONDS = float(env_int("VIGIL_OUTBOX_PUMP_MS", 1000)) / 1000
+VIGIL_OUTBOX_PUMP_NUDGE_SECONDS = float(env_int("VIGIL_OUTBOX_PUMP_NUDGE_MS", 1000)) / 1000
+VIGIL_OUTBOX_PUMP_BATCH = env_int("VIGIL_OUTBOX_PUMP_BATCH", 200)
+VIGIL_OUTBOX_CLAIM_SECONDS = env_int("VIGIL_OUTBOX_CLAIM_SECONDS", 300)
+VIGIL_OUTBOX_PUMP_MAX_SECONDS = env_int("VIGIL_OUTBOX_PUMP_MAX_SECONDS", 50)
+# render_kind of a deferred outbox row → the function that renders it (subject, text, html) at delivery.
+VIGIL_OUTBOX_RENDERERS = {"signature": "signatures.services.signing.signature_mail_render"}
+CELERY_BEAT_SCHEDULE["outbound-email-pump"] = {
+    "task": "core.tasks.outbound_email_pump_task",
+    "schedule": VIGIL_OUTBOX_PUMP_SECONDS,
+    "options": {"expires": 10},
+}
 CELERY_BEAT_SCHEDULE["petitions-lifecycle-due"] = {
     "task": "petitions.tasks.petitions_lifecycle_due_task",
     "schedule": 60.0,
@@ -381,6 +398,38 @@ CELERY_BEAT_SCHEDULE["petitions-lifecycle-due"] = {
 CELERY_BEAT_SCHEDULE["petitions-anonymise-due"] = {
     "task": "petitions.tasks.petitions_anonymise_due_task",
     "schedule": 6 * 3600.0,
+}
+
+# --- Deliverables: packets, sign-on letters, compiles, deliveries ---------------------------------------------
+# Packet exports and compiled letters are written under VIGIL_PRIVATE_ROOT by Celery tasks limited to
+# VIGIL_LONG_TASK_TIME_LIMIT (soft limit 30 s earlier). Each is written under a temporary name and renamed only when
+# complete. A worker that dies mid-job leaves the task unacknowledged: Redis hands it to another worker after the
+# broker's visibility timeout (VIGIL_BROKER_VISIBILITY_TIMEOUT, by default long limit + 300 s = 20 minutes), and a
+# beat sweep re-queues jobs whose heartbeat is older than the long limit + 60 s, whichever comes first.
+VIGIL_EXPORT_EXPIRY_DAYS = env_int("VIGIL_EXPORT_EXPIRY_DAYS", 14)
+# How often (seconds) a running job writes its progress (rows done of total) for the page to poll.
+VIGIL_EXPORT_PROGRESS_SECONDS = float(env_str("VIGIL_EXPORT_PROGRESS_SECONDS", "1.0"))
+# Rows fetched per round trip while drawing a PDF packet.
+VIGIL_EXPORT_FETCH_ROWS = env_int("VIGIL_EXPORT_FETCH_ROWS", 5000)
+# A delivery attaches files up to this size in total; larger files go as expiring signed links.
+VIGIL_DELIVERY_MAX_ATTACHMENT_BYTES = env_int("VIGIL_DELIVERY_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+VIGIL_DELIVERY_LINK_MAX_AGE_DAYS = env_int("VIGIL_DELIVERY_LINK_MAX_AGE_DAYS", 30)
+# The "your petition was delivered" update to signers who agreed to hear from the organisers goes in batches.
+VIGIL_DELIVERY_UPDATE_BATCH = env_int("VIGIL_DELIVERY_UPDATE_BATCH", 500)
+# Shareholders' proof documents: a PDF or an image, at most this size.
+VIGIL_PROOF_MAX_BYTES = env_int("VIGIL_PROOF_MAX_BYTES", 5 * 1024 * 1024)
+# PDFs are drawn by ReportLab with this TrueType font (wide Unicode coverage); ReportLab's own Vera if it is missing.
+VIGIL_PDF_FONT = env_str("VIGIL_PDF_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+VIGIL_PDF_FONT_BOLD = env_str("VIGIL_PDF_FONT_BOLD", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+VIGIL_PDF_PAGE_SIZE = env_str("VIGIL_PDF_PAGE_SIZE", "A4")  # or "letter"
+VIGIL_SIGNON_PAGE_SIZE = 60  # verified signatories per public page
+CELERY_BEAT_SCHEDULE["deliverables-expire"] = {
+    "task": "signatures.tasks.packet_exports_expire_task",
+    "schedule": 3600.0,
+}
+CELERY_BEAT_SCHEDULE["deliverables-requeue-stale"] = {
+    "task": "petitions.tasks.deliverables_requeue_stale_task",
+    "schedule": 60.0,
 }
 
 # --- Internationalisation -----------------------------------------------------------------------------------------

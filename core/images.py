@@ -448,3 +448,33 @@ def _draw_title(picture: Image.Image, title: str) -> None:
         draw.text((margin, y), line, font=font, fill=(255, 255, 255, 255))
         y += line_height
     picture.alpha_composite(overlay)
+
+
+def renditions_store(field_file) -> list[dict]:
+    """Make the renditions of a stored image and save them beside it, under names fixed by width and format.
+
+    Returns [{"width", "height", "format", "name", "source"}], what templates' srcset needs. Running it twice
+    overwrites the same files, so a retried job leaves no strays; "source" lets a caller see that the renditions
+    belong to the file it has now, not one replaced meanwhile.
+    """
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    source_name = field_file.name
+    with field_file.open("rb") as handle:
+        renditions = make_renditions(handle)
+    stored = []
+    for rendition in renditions:
+        name = rendition_name(source_name, rendition.width, rendition.format)
+        if default_storage.exists(name):
+            default_storage.delete(name)
+        saved = default_storage.save(name, ContentFile(rendition.content))
+        stored.append(
+            {"width": rendition.width, "height": rendition.height, "format": rendition.format, "name": saved,
+             "source": source_name}
+        )  # fmt: skip
+    return stored
+
+
+def renditions_current(renditions: list[dict], source_name: str) -> bool:
+    return bool(renditions) and all(r.get("source") == source_name for r in renditions)

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django.db import transaction
 
 from demo.campaign import demo_campaign_ensure, demo_signatures_add
+from demo.deliverables import demo_deliverables_ensure
 from demo.discussion import demo_discussion_ensure
 from demo.story import demo_story_ensure
 from demo.users import DEMO_PASSWORD, DEMO_USERS, demo_users_ensure
@@ -15,6 +16,7 @@ def demo_seed(*, extra_signatures: int = 0, log: Callable[[str], None] = lambda 
         users = demo_users_ensure()
         article = demo_story_ensure()
         petition = demo_campaign_ensure(article=article, organiser=users["organiser@demo.vigil.example"])
+        demo_deliverables_ensure(petition=petition, organiser=users["organiser@demo.vigil.example"])
         demo_discussion_ensure(article=article, readers=[users["reader@demo.vigil.example"]])
     if extra_signatures:
         added = demo_signatures_add(petition=petition, count=extra_signatures)

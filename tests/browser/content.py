@@ -1,39 +1,41 @@
-"""What the browser journeys find on the site: the demo story (three images) and a few more stories around it."""
+"""What the browser journeys find on the site: the demo story (three images) and the demo's other stories, its
+petition with its two sign-on letters, and readers' comments under the story."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 
-from django.core.files.base import ContentFile
-from django.utils import timezone
+from django.core.files.uploadedfile import SimpleUploadedFile
 
-from articles.models import Article, ArticleImage, Section
-from core.images import make_demo_image
+from accounts.models import User
+from accounts.roles import ORGANISERS
+from articles.models import Article, Section
+from comments.models import Comment, FlagReason
+from comments.services import comment_flag
+from demo.campaign import demo_campaign_ensure
+from demo.deliverables import (
+    COALITION_BODY,
+    COALITION_SLUG,
+    COALITION_TITLE,
+    SHAREHOLDER_BODY,
+    SHAREHOLDER_SLUG,
+    SHAREHOLDER_TITLE,
+    demo_logo,
+)
+from demo.story import MORE_STORIES as DEMO_MORE_STORIES
 from demo.story import demo_story_ensure
-from tests.factories import PublishedArticleFactory
-
-MORE_STORIES = [
-    {
-        "section": "policing",
-        "slug": "stop-and-search-figures",
-        "title": "Stop and search rose by a third last year, official figures show",
-        "standfirst": "Most searches found nothing, and people in some areas were searched far more often than others.",
-        "image": "STREET",
-    },
-    {
-        "section": "free-expression",
-        "slug": "protest-bill-amendments",
-        "title": "Protest bill amended after a week of pressure",
-        "standfirst": "Two of the widest new powers were dropped; campaigners say the rest still go too far.",
-        "image": None,
-    },
-    {
-        "section": "computers",
-        "slug": "data-retention-ruling",
-        "title": "Court limits how long phone data may be kept",
-        "standfirst": "A ruling this week says blanket retention of location records breaks privacy law.",
-        "image": None,
-    },
-]
+from petitions.models import Letter, LetterKind, Petition
+from petitions.services_letters import letter_create, letter_open
+from signatures.models import HoldingKind, SignOn
+from signatures.services.signon import (
+    SignOnDetails,
+    logo_check,
+    signon_confirm,
+    signon_confirm_token,
+    signon_create,
+)
+from tests.comments.factories import post
+from tests.deliverables.factories import ShareholderSignOnFactory, SignOnFactory
+from tests.factories import VerifiedUserFactory, staff_user
+from tests.petitions.factories import PendingSignatureFactory
 
 
 @dataclass(frozen=True)
@@ -44,26 +46,119 @@ class SiteContent:
 
 
 def site_content_create() -> SiteContent:
+    """The demo story and the demo's other stories (demo_story_ensure makes both, one of them with a picture)."""
     story = demo_story_ensure()
-    others = []
-    now = timezone.now()
-    for minutes, spec in enumerate(MORE_STORIES, start=1):
-        article = PublishedArticleFactory(
-            section=Section.objects.get(slug=spec["section"]),
-            slug=spec["slug"],
-            title=spec["title"],
-            standfirst=spec["standfirst"],
-            body=f"<p>{spec['standfirst']}</p>",
-            body_text=spec["standfirst"],
-            published_at=now - timedelta(minutes=minutes),
-        )
-        if spec["image"]:
-            ArticleImage.objects.create(
-                article=article,
-                image=ContentFile(make_demo_image(960, 600, title=spec["image"], seed=7), name="street.jpg"),
-                alt_text="A police officer speaking to two young men on a shopping street.",
-                caption="A search on a shopping street.",
-                credit="Illustration: Vigil",
-            )
-        others.append(article)
+    others = list(Article.objects.filter(slug__in=[spec["slug"] for spec in DEMO_MORE_STORIES]).order_by("pk"))
     return SiteContent(story=story, section=story.section, others=others)
+
+
+# --- The demo story's petition -------------------------------------------------------------------------------------
+
+
+def campaign_create(*, story: Article, pending: int = 2) -> Petition:
+    """The demo petition (open, 3,000 confirmed signatures, counted) in the story's petition box, and a few
+    signatures still waiting for confirmation. Its owner is a demo organiser; journeys add their own members."""
+    petition = demo_campaign_ensure(article=story, organiser=staff_user(ORGANISERS, mfa=False))
+    for _ in range(pending):
+        PendingSignatureFactory(petition=petition)
+    return petition
+
+
+# --- Readers' comments ---------------------------------------------------------------------------------------------
+
+
+def reader_create(display_name: str) -> User:
+    return VerifiedUserFactory(display_name=display_name)
+
+
+def discussion_create(*, article: Article) -> dict[str, Comment]:
+    """A short thread by other readers (visible, made through the service), keyed by author."""
+    idris, mei = reader_create("Idris"), reader_create("Mei")
+    first = post(
+        article=article,
+        author=idris,
+        text="Real-time matching at protests is the part that worries me. Who decides who is on the watch list?",
+    )
+    reply = post(
+        article=article,
+        author=mei,
+        parent=first,
+        text="The article says the customer supplies the database, so the police would. That is the problem.",
+    )
+    return {"Idris": first, "Mei": reply}
+
+
+def flagged_comment_create(*, article: Article, author: User, text: str, flags: int = 2) -> Comment:
+    """A visible comment that `flags` other readers have flagged (below the hiding threshold)."""
+    comment = post(article=article, author=author, text=text)
+    for _ in range(flags):
+        comment_flag(comment=comment, user=reader_create("Flagger"), reason=FlagReason.HARASSMENT, note="Name-calling.")
+    return comment
+
+
+# --- The petition's sign-on letters --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Letters:
+    coalition: Letter
+    shareholders: Letter
+    organisation: SignOn  # on the coalition letter, with a logo: e-mail confirmed, waiting for an organiser's check
+    shareholder: SignOn  # on the shareholders' letter, with a holding: the same
+    verified: int  # signatories each letter already has, verified earlier
+
+
+def letters_create(*, petition: Petition, organiser: User, verified: int = 2) -> Letters:
+    """The demo's two letters (open, made through the services), each with `verified` signatories already checked
+    and one more whose sender has confirmed their e-mail address and who waits for an organiser to verify them."""
+    coalition = _letter_open(
+        petition=petition, organiser=organiser, slug=COALITION_SLUG, kind=LetterKind.COALITION, title=COALITION_TITLE
+    )
+    shareholders = _letter_open(
+        petition=petition,
+        organiser=organiser,
+        slug=SHAREHOLDER_SLUG,
+        kind=LetterKind.SHAREHOLDER,
+        title=SHAREHOLDER_TITLE,
+    )
+    for _ in range(verified):
+        SignOnFactory(letter=coalition, reviewed_by=organiser)
+        ShareholderSignOnFactory(letter=shareholders, reviewed_by=organiser)
+    name = "Open Rights Lab Glasgow"
+    logo = logo_check(SimpleUploadedFile("logo.png", demo_logo(name, seed=3), content_type="image/png"))
+    organisation = _signon_confirmed(
+        letter=coalition,
+        details=SignOnDetails(
+            name=name,
+            website="https://openrightslab.example.org",
+            signer_name="Priya Nair",
+            signer_role="Director",
+            email="priya@openrightslab.example.org",
+        ),
+        logo=logo,
+    )
+    shareholder = _signon_confirmed(
+        letter=shareholders,
+        details=SignOnDetails(
+            name="Northern Teachers' Pension Fund",
+            signer_name="Jonas Berg",
+            signer_role="Head of stewardship",
+            email="stewardship@ntpf.example",
+            holding_kind=HoldingKind.SHARES,
+            shares=250_000,
+        ),
+    )
+    return Letters(coalition, shareholders, organisation, shareholder, verified)
+
+
+def _letter_open(*, petition: Petition, organiser: User, slug: str, kind: str, title: str) -> Letter:
+    body = COALITION_BODY if kind == LetterKind.COALITION else SHAREHOLDER_BODY
+    letter = letter_create(petition=petition, kind=kind, slug=slug, title=title, body=body, by=organiser)
+    return letter_open(letter=letter)
+
+
+def _signon_confirmed(*, letter: Letter, details: SignOnDetails, logo=None) -> SignOn:
+    """Signed through the service (which e-mails the link) and confirmed as the link would."""
+    signon = signon_create(letter=letter, details=details, logo=logo)
+    signon, _ = signon_confirm(token=signon_confirm_token(signon=signon))
+    return signon

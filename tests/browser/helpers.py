@@ -1,7 +1,11 @@
-"""Tools the journeys share: screenshots, the accessibility check, e-mails from the outbox, two-factor codes."""
+"""Tools the journeys share: screenshots, the accessibility check, e-mails from the outbox, two-factor codes, and
+holding the Celery worker back for a moment."""
 
+import os
 import re
+import signal
 import time
+from contextlib import contextmanager
 from functools import cache
 from importlib.resources import files
 from urllib.parse import urlsplit
@@ -9,6 +13,7 @@ from urllib.parse import urlsplit
 from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 
+from core.mail import outbound_email_render
 from core.models import OutboundEmail
 from tests.browser.devices import SCREENSHOTS, Device
 from tests.utils import wait_for
@@ -17,9 +22,28 @@ from tests.utils import wait_for
 
 
 def screenshot(page, name: str, device: Device) -> None:
-    """Save the whole page to test-artifacts/screenshots/<name>-<device>.png (git-ignored)."""
+    """Save the whole page to test-artifacts/screenshots/<name>-<device>.png (git-ignored).
+
+    Waits for the page's load event and for every picture first: a step moves on as soon as the heading it expects
+    is there, which can be before the stylesheet has applied (the capture then came out 1,648 px wide) or the
+    pictures have arrived (blank boxes). Lazy pictures are loaded too, since the capture shows the whole page.
+    """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_load_state("load")
+    page.evaluate(
+        """async () => {
+            const images = Array.from(document.images);
+            images.forEach(img => { if (img.loading === "lazy") img.loading = "eager"; });
+            await Promise.all(images.map(img => img.decode().catch(() => null)));
+        }"""
+    )
     page.screenshot(path=SCREENSHOTS / f"{name}-{device.name}.png", full_page=True)
+
+
+def assert_fits_width(page, label: str) -> None:
+    """Nothing on the page is wider than the window: no sideways scrolling (on a phone, no zooming out)."""
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], f"{label} ({page.url}) is {widths[0]} px wide in a {widths[1]} px window"
 
 
 # --- Accessibility: axe-core ---------------------------------------------------------------------------------------
@@ -60,15 +84,18 @@ def assert_accessible(page, label: str) -> None:
 
 
 def outbox_message(*, to: str, subject_contains: str = "", timeout: float = 20) -> OutboundEmail:
-    """The newest message to this address, once the Celery worker has delivered it (sent_at set)."""
+    """The newest message to this address, once the Celery worker has delivered it (sent_at set), as delivered.
+
+    Some rows are rendered only at delivery and keep just what to render (core.mail.outbound_email_render): they are
+    rendered here the same way, so the subject and body are what the recipient got.
+    """
 
     def delivered():
-        return (
-            OutboundEmail.objects.filter(to__contains=[to], subject__icontains=subject_contains)
-            .exclude(sent_at=None)
-            .order_by("-created_at")
-            .first()
-        )
+        for row in OutboundEmail.objects.filter(to__contains=[to]).exclude(sent_at=None).order_by("-created_at"):
+            outbound_email_render(row)
+            if subject_contains.lower() in row.subject.lower():
+                return row
+        return None
 
     assert wait_for(lambda: delivered() is not None, timeout=timeout), (
         f"No e-mail to {to} ({subject_contains or 'any subject'}) was delivered within {timeout} s. Outbox: "
@@ -93,3 +120,24 @@ def totp_code(secret: str) -> str:
     if period - time.time() % period < 3:
         time.sleep(period - time.time() % period + 0.2)
     return format_hotp_value(hotp_value(secret, int(time.time()) // period))
+
+
+# --- The Celery worker ---------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def worker_held(worker):
+    """Keep the session's Celery worker from taking tasks off the queue while the block runs, then let it go.
+
+    A packet of a few thousand rows or a letter with a few signatories is built in well under a second, often before
+    the page that started it has loaded; the page would then show it finished, with no progress left to watch. Held
+    here (SIGSTOP to the prefork parent, which is what takes tasks from Redis; SIGCONT after), the job is still
+    queued when the page renders, and the page's own polling must carry the bar to the end. The worker and the task
+    are the real ones: only their start is delayed, as when the queue is busy.
+    """
+    pid = worker.process.pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
