@@ -29,17 +29,11 @@ def signatures_pending_purge_task() -> int:
 # Long jobs: bounded by VIGIL_LONG_TASK_TIME_LIMIT (the broker's visibility timeout exceeds it, so Redis never hands a
 # running job to a second worker); retried with backoff on transient database and file-system errors only.
 
-from django.conf import settings  # noqa: E402
-from django.db import InterfaceError, OperationalError  # noqa: E402
-
-TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+from core.jobs import TRANSIENT_ERRORS as TRANSIENT  # noqa: E402
+from core.jobs import long_job_options  # noqa: E402
 
 
-@shared_task(
-    bind=True, acks_late=True, reject_on_worker_lost=True, autoretry_for=TRANSIENT, retry_backoff=5,
-    retry_backoff_max=300, max_retries=5, time_limit=settings.VIGIL_LONG_TASK_TIME_LIMIT,
-    soft_time_limit=max(settings.VIGIL_LONG_TASK_TIME_LIMIT - 30, settings.VIGIL_LONG_TASK_TIME_LIMIT * 0.8),
-)  # fmt: skip
+@shared_task(**long_job_options())
 def packet_export_task(self, export_id: int) -> None:
     from celery.exceptions import SoftTimeLimitExceeded
 
