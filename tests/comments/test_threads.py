@@ -43,7 +43,10 @@ def test_replies_show_under_their_parent_in_display_order(client, article):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_simultaneous_replies_to_one_comment_get_distinct_paths():
+def test_simultaneous_replies_to_one_comment_get_distinct_paths(settings):
+    # Set once for every thread: post()'s own override_settings is not thread-safe, and a thread leaving it while
+    # another is inside would put the hold for new accounts back on for that other reply.
+    settings.VIGIL_COMMENTS_HOLD_FIRST = 0
     parent = post(text="Parent")
     errors: list[Exception] = []
     barrier = threading.Barrier(4)
