@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from comments.models import Comment, path_segment
 from comments.selectors import discussion_page, path_ancestor_ids
+from comments.services import comment_create
 from tests.comments.factories import discussion_bulk_build, post
 from tests.factories import PublishedArticleFactory, VerifiedUserFactory
 
@@ -44,17 +45,20 @@ def test_replies_show_under_their_parent_in_display_order(client, article):
 
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_replies_to_one_comment_get_distinct_paths(settings):
-    # Set once for every thread: post()'s own override_settings is not thread-safe, and a thread leaving it while
-    # another is inside would put the hold for new accounts back on for that other reply.
+    # Set once, before the threads: override_settings (which post() uses) swaps a process-wide object and is not
+    # thread-safe, so the threads call the service directly.
     settings.VIGIL_COMMENTS_HOLD_FIRST = 0
     parent = post(text="Parent")
+    authors = [VerifiedUserFactory() for _ in range(4)]
     errors: list[Exception] = []
     barrier = threading.Barrier(4)
 
     def reply(n):
         try:
             barrier.wait()
-            post(parent=Comment.objects.get(pk=parent.pk), text=f"Reply {n}")
+            comment_create(
+                article=parent.article, author=authors[n], text=f"Reply {n}", parent=Comment.objects.get(pk=parent.pk)
+            )
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
         finally:
