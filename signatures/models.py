@@ -401,5 +401,21 @@ class PrivateDownload(models.Model):
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["petition", "-at"], name="private_download_petition_idx")]
 
+    KIND_LABELS = {
+        "packet": _("signature packet"),
+        "letter": _("compiled letter"),
+        "proof": _("proof document"),
+        "link": _("file from an e-mailed link"),
+    }
+
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.file_name}"
+
+    @property
+    def kind_label(self) -> str:
+        return str(self.KIND_LABELS.get(self.kind, self.kind))
+
+    @property
+    def file_label(self) -> str:
+        """The file's own name, without the private folders it is kept in."""
+        return self.file_name.rsplit("/", 1)[-1]

@@ -148,6 +148,8 @@ def test_page_starts_an_export_shows_progress_and_logs_each_download(client, pet
     with django_assert_max_num_queries(30) as few:
         html = client.get(url).content.decode()
     assert "data-progress-url" in html and "deliverables.js" in html
+    # The log reads as words, and never shows the private folders a file is kept in.
+    assert "signature packet · " in html and f"/{petition.pk}/" not in html.split("Recent downloads", 1)[1]
     for _ in range(5):
         _run(petition, user)
     with django_assert_max_num_queries(len(few.captured_queries)):
