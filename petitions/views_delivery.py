@@ -3,29 +3,27 @@ deliver documents to the decision maker and read the delivery log. Every page ch
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from core.net import client_ip
 from petitions import selectors
 from petitions import selectors_deliverables as deliverables
+from petitions.downloads import private_file_response
 from petitions.forms_deliverables import DeliveryForm, PacketForm
 from petitions.models import JobState, MembershipRole
 from petitions.services_delivery import DeliveryError, delivery_create, delivery_item_for_token, delivery_outcome
 from petitions.views import organiser_view
 from petitions.views_letters import _progress
-from signatures.private_files import private_exists, private_path
+from signatures.private_files import private_exists
 from signatures.services.packets import (
     PacketError,
     packet_export_request,
     packet_may_include_emails,
-    private_download_log,
 )
-from signatures.services.signing import client_address_hash
 
 
 @organiser_view
@@ -77,20 +75,13 @@ def organise_packet_download(request: HttpRequest, slug: str, export_id: int) ->
     export = deliverables.packet_for_petition(petition=petition, export_id=export_id)
     if export.state != JobState.DONE or not private_exists(export.file_name):
         raise Http404("This packet is not ready, or it has expired.")
-    private_download_log(
+    return private_file_response(
+        request,
         petition_id=petition.pk,
-        user=request.user,
         kind="packet",
         object_id=export.pk,
         file_name=export.file_name,
-        ip_hash=client_address_hash(client_ip(request)),
-    )
-    content_type = "text/csv; charset=utf-8" if export.kind == "csv" else "application/pdf"
-    return FileResponse(
-        open(private_path(export.file_name), "rb"),
-        as_attachment=True,  # noqa: SIM115
-        filename=export.file_name.rsplit("/", 1)[-1],
-        content_type=content_type,
+        content_type="text/csv; charset=utf-8" if export.kind == "csv" else "application/pdf",
     )
 
 
@@ -147,16 +138,6 @@ def delivery_file(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "petitions/token_problem.html", {"message": str(exc)}, status=410)
     if not private_exists(item.file_name):
         raise Http404("This document is no longer available.")
-    private_download_log(
-        petition_id=item.delivery.petition_id,
-        user=request.user,
-        kind="link",
-        object_id=item.pk,
-        file_name=item.file_name,
-        ip_hash=client_address_hash(client_ip(request)),
-    )
-    return FileResponse(
-        open(private_path(item.file_name), "rb"),
-        as_attachment=True,  # noqa: SIM115
-        filename=item.file_name.rsplit("/", 1)[-1],
+    return private_file_response(
+        request, petition_id=item.delivery.petition_id, kind="link", object_id=item.pk, file_name=item.file_name
     )

@@ -2,16 +2,16 @@
 organisers' pages (write, open, review sign-ons, open proof documents, compile, download)."""
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.net import client_ip
 from petitions import selectors
 from petitions import selectors_deliverables as deliverables
+from petitions.downloads import private_file_response
 from petitions.forms_deliverables import LetterForm, LetterTextForm, ReviewForm, signon_form_class
 from petitions.models import JobState, LetterState, MembershipRole
 from petitions.services_letters import (
@@ -24,9 +24,7 @@ from petitions.services_letters import (
 )
 from petitions.views import organiser_view
 from signatures.models import SignOn
-from signatures.private_files import private_exists, private_path
-from signatures.services.packets import private_download_log
-from signatures.services.signing import client_address_hash
+from signatures.private_files import private_exists
 from signatures.services.signon import (
     SignOnError,
     SignOnTokenError,
@@ -198,18 +196,13 @@ def organise_signon_proof(request: HttpRequest, slug: str, letter_slug: str, sig
     signon = SignOn.objects.filter(pk=signon_id, letter=letter).exclude(proof_file="").first()
     if signon is None or not private_exists(signon.proof_file):
         raise Http404("No proof document.")
-    private_download_log(
+    extension = signon.proof_file.rsplit(".", 1)[-1]
+    return private_file_response(
+        request,
         petition_id=petition.pk,
-        user=request.user,
         kind="proof",
         object_id=signon.pk,
         file_name=signon.proof_file,
-        ip_hash=client_address_hash(client_ip(request)),
-    )
-    extension = signon.proof_file.rsplit(".", 1)[-1]
-    return FileResponse(
-        open(private_path(signon.proof_file), "rb"),
-        as_attachment=True,  # noqa: SIM115
         filename=f"proof-{signon.pk}.{extension}",
         content_type=signon.proof_mimetype,
     )
@@ -245,18 +238,12 @@ def organise_compile_download(request: HttpRequest, slug: str, compile_id: int) 
     compiled = deliverables.compile_for_petition(petition=petition, compile_id=compile_id)
     if compiled.state != JobState.DONE or not private_exists(compiled.file_name):
         raise Http404("This compile is not ready.")
-    private_download_log(
+    return private_file_response(
+        request,
         petition_id=petition.pk,
-        user=request.user,
         kind="letter",
         object_id=compiled.pk,
         file_name=compiled.file_name,
-        ip_hash=client_address_hash(client_ip(request)),
-    )
-    return FileResponse(
-        open(private_path(compiled.file_name), "rb"),
-        as_attachment=True,  # noqa: SIM115
-        filename=compiled.file_name.rsplit("/", 1)[-1],
         content_type="application/pdf",
     )
 

@@ -1,0 +1,34 @@
+"""Serving a private file (packet, compiled letter, proof, e-mailed link): every download is logged, then streamed."""
+
+from django.http import FileResponse, HttpRequest
+
+from core.net import client_ip
+from signatures.private_files import private_path
+from signatures.services.packets import private_download_log
+from signatures.services.signing import client_address_hash
+
+
+def private_file_response(
+    request: HttpRequest,
+    *,
+    petition_id: int,
+    kind: str,
+    object_id: int,
+    file_name: str,
+    filename: str | None = None,
+    content_type: str | None = None,
+) -> FileResponse:
+    private_download_log(
+        petition_id=petition_id,
+        user=request.user,
+        kind=kind,
+        object_id=object_id,
+        file_name=file_name,
+        ip_hash=client_address_hash(client_ip(request)),
+    )
+    return FileResponse(
+        open(private_path(file_name), "rb"),  # noqa: SIM115 (FileResponse closes it)
+        as_attachment=True,
+        filename=filename or file_name.rsplit("/", 1)[-1],
+        content_type=content_type,
+    )
