@@ -3,9 +3,21 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("vigil")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def _lower_priority(**_kwargs) -> None:
+    """Worker processes run at a lower CPU priority (VIGIL_WORKER_NICENESS) than the web server on the same machine:
+    in a surge, answering signers comes first, and the writes and e-mail they cause follow on the spare cycles."""
+    from django.conf import settings
+
+    niceness = getattr(settings, "VIGIL_WORKER_NICENESS", 0)
+    if niceness > 0:
+        os.nice(niceness)

@@ -172,6 +172,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_SEND_TASK_EVENTS = False
+# Worker processes lower their CPU priority by this much (os.nice; 0 leaves it): where web and worker share a machine,
+# signers' requests come first in a surge and the writes and e-mail behind them use the spare cycles (config/celery.py).
+VIGIL_WORKER_NICENESS = env_int("VIGIL_WORKER_NICENESS", 10)
 CELERY_BEAT_SCHEDULE = {
     "outbound-email-sweep": {"task": "core.tasks.outbound_email_sweep_task", "schedule": 60.0},
     "worker-heartbeat": {"task": "core.tasks.worker_heartbeat_task", "schedule": 30.0},
@@ -362,11 +365,29 @@ else:
 from kombu import Queue  # noqa: E402 (kept inside this block)
 
 CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue("vigil-counts"))
-CELERY_TASK_ROUTES = {"signatures.tasks.signature_counts_flush_task": {"queue": "vigil-counts"}}
+CELERY_TASK_ROUTES = {
+    "signatures.tasks.signature_counts_flush_task": {"queue": "vigil-counts"},
+    "signatures.tasks.signature_intake_drain_task": {"queue": "vigil-counts"},
+}
 CELERY_BEAT_SCHEDULE["signatures-counts-flush"] = {
     "task": "signatures.tasks.signature_counts_flush_task",
     "schedule": VIGIL_SIGNATURE_COUNT_FLUSH_SECONDS,
     "options": {"expires": 30},
+}
+# The signing intake (signatures.services.intake): with Redis as the cache, the sign form hands signatures to a Redis
+# list and a worker writes them BATCH at a time; beat drains it this often, a web process nudges at most once per
+# NUDGE seconds, one drain runs at most MAX seconds (then lets the count flush, queued behind it, have the worker) and
+# holds its lock for LOCK seconds between batches.
+VIGIL_SIGN_INTAKE = env_bool("VIGIL_SIGN_INTAKE", True)
+VIGIL_SIGN_INTAKE_BATCH = env_int("VIGIL_SIGN_INTAKE_BATCH", 500)
+VIGIL_SIGN_INTAKE_DRAIN_SECONDS = float(env_int("VIGIL_SIGN_INTAKE_DRAIN_MS", 1000)) / 1000
+VIGIL_SIGN_INTAKE_NUDGE_SECONDS = float(env_int("VIGIL_SIGN_INTAKE_NUDGE_MS", 1000)) / 1000
+VIGIL_SIGN_INTAKE_DRAIN_MAX_SECONDS = env_int("VIGIL_SIGN_INTAKE_DRAIN_MAX_SECONDS", 5)
+VIGIL_SIGN_INTAKE_LOCK_SECONDS = env_int("VIGIL_SIGN_INTAKE_LOCK_SECONDS", 120)
+CELERY_BEAT_SCHEDULE["signatures-intake-drain"] = {
+    "task": "signatures.tasks.signature_intake_drain_task",
+    "schedule": VIGIL_SIGN_INTAKE_DRAIN_SECONDS,
+    "options": {"expires": 10},
 }
 CELERY_BEAT_SCHEDULE["signatures-counts-reconcile"] = {
     "task": "signatures.tasks.signature_counts_reconcile_task",

@@ -14,8 +14,14 @@ os.environ.setdefault("DJANGO_STATIC_MANIFEST", "0")
 os.environ.setdefault("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 os.environ.setdefault("DJANGO_VAR_DIR", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "test"))
 
+from config.env import env_int  # noqa: E402
 from config.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 (WhiteNoise warns when it is missing)
+
+# Tests write a signature when the form is posted, so that they can look at it at once; the intake (the production
+# default, which a worker writes in batches) has tests of its own that switch it on (tests/signatures/test_intake.py).
+VIGIL_SIGN_INTAKE = False
+VIGIL_WORKER_NICENESS = env_int("VIGIL_WORKER_NICENESS", 0)  # the suite waits on its worker: no lower priority

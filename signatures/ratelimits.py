@@ -16,6 +16,7 @@ A cache that is not Redis (the embedded default's local memory) goes through dja
 
 import logging
 import threading
+from dataclasses import dataclass
 
 import redis
 from django.conf import settings
@@ -45,19 +46,41 @@ def rate_limited(request: HttpRequest, *, group: str, rate: str, value: str | No
 _clients: dict[tuple, tuple[redis.Redis, object]] = {}
 _clients_lock = threading.Lock()
 
+# KEYS: the counters, then (optionally) the intake list. ARGV: the number of counters, their expiries, their limits,
+# then (optionally) the signature to hand to the intake. The signature is pushed only if no counter went over its
+# limit, in the same atomic call: a signer over a limit is never recorded, one under it always is.
 _COUNT_SCRIPT = """
-local counts = {}
-for i, key in ipairs(KEYS) do
-    counts[i] = redis.call('INCR', key)
-    if counts[i] == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+local n = tonumber(ARGV[1])
+local result = {}
+local over = false
+for i = 1, n do
+    result[i] = redis.call('INCR', KEYS[i])
+    if result[i] == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1 + i]) end
+    if result[i] > tonumber(ARGV[1 + n + i]) then over = true end
 end
-return counts
+result[n + 1] = 0
+if #KEYS > n and not over then
+    redis.call('RPUSH', KEYS[n + 1], ARGV[2 + 2 * n])
+    result[n + 1] = 1
+end
+return result
 """
+
+
+def redis_client() -> redis.Redis | None:
+    """The long-lived redis-py client of the rate limits' cache (None if that cache is not Redis)."""
+    found = _redis_pair()
+    return found[0] if found else None
 
 
 def _redis_counter():
     """The counting script bound to one redis-py client (and connection pool) per cache location, made once per
     process; None if the cache is not Redis."""
+    found = _redis_pair()
+    return found[1] if found else None
+
+
+def _redis_pair():
     alias = getattr(settings, "RATELIMIT_USE_CACHE", "default")
     config = settings.CACHES[alias]
     if config["BACKEND"] != "django.core.cache.backends.redis.RedisCache":
@@ -74,7 +97,7 @@ def _redis_counter():
             if found is None:
                 client = redis.Redis.from_url(location, **options)
                 found = _clients[ident] = (client, client.register_script(_COUNT_SCRIPT))
-    return found[1]
+    return found
 
 
 def _key(group: str, rate: str, value: str) -> tuple[str, int, int]:
@@ -84,15 +107,28 @@ def _key(group: str, rate: str, value: str) -> tuple[str, int, int]:
     return caches[alias].make_key(key), limit, period + EXPIRATION_FUDGE
 
 
+@dataclass(frozen=True)
+class SignLimits:
+    ip_over: bool = False
+    email_over: bool = False
+    queued: bool = False  # the signature given was handed to the intake list
+
+
 def sign_rate_limited(
-    request: HttpRequest, *, ip_rate: str, email_rate: str, canonical_email: str | None
-) -> tuple[bool, bool]:
+    request: HttpRequest,
+    *,
+    ip_rate: str,
+    email_rate: str,
+    canonical_email: str | None,
+    intake: tuple[str, str] | None = None,
+) -> SignLimits:
     """Count one signing attempt against the client's address and (when the form gave one) the canonical e-mail,
-    in one round trip. Returns (over the address limit, over the e-mail limit). Never raises: Redis down means no
-    limit, logged for each limit skipped."""
+    in one round trip; with `intake` (a Redis list key and a signature), push the signature onto that list in the
+    same atomic call if neither limit is exceeded. Never raises: Redis down means no limit (logged for each limit
+    skipped) and nothing queued, so the caller writes the signature itself."""
     groups = [SIGN_IP_GROUP] + ([SIGN_EMAIL_GROUP] if canonical_email else [])
     if not getattr(settings, "RATELIMIT_ENABLE", True):
-        return False, False
+        return SignLimits()
     try:
         counter = _redis_counter()
         if counter is None:
@@ -100,15 +136,20 @@ def sign_rate_limited(
             email_over = bool(canonical_email) and is_ratelimited(
                 request, group=SIGN_EMAIL_GROUP, key=lambda _g, _r: canonical_email, rate=email_rate, increment=True
             )
-            return ip_over, email_over
+            return SignLimits(ip_over=ip_over, email_over=email_over)
         counters = [_key(SIGN_IP_GROUP, ip_rate, _get_ip(request))]
         if canonical_email:
             counters.append(_key(SIGN_EMAIL_GROUP, email_rate, canonical_email))
-        counts = counter(keys=[key for key, _limit, _ttl in counters], args=[ttl for _key, _limit, ttl in counters])
+        keys = [key for key, _limit, _ttl in counters]
+        args = [len(counters), *(ttl for _key, _limit, ttl in counters), *(limit for _key, limit, _ttl in counters)]
+        if intake is not None:
+            keys.append(intake[0])
+            args.append(intake[1])
+        result = counter(keys=keys, args=args)
     except Exception:
         for group in groups:
             logger.warning("Rate limit %s not applied: the cache is unavailable, so the request goes through", group,
                            exc_info=True)  # fmt: skip
-        return False, False
-    over = [count > limit for count, (_key, limit, _ttl) in zip(counts, counters, strict=True)]
-    return over[0], (over[1] if len(over) > 1 else False)
+        return SignLimits()
+    over = [count > limit for count, (_key, limit, _ttl) in zip(result, counters, strict=False)]
+    return SignLimits(ip_over=over[0], email_over=over[1] if len(over) > 1 else False, queued=bool(result[-1]))

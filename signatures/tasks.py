@@ -25,6 +25,14 @@ def signatures_pending_purge_task() -> int:
     return signatures_pending_purge()
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def signature_intake_drain_task() -> int:
+    """Nudged by the sign view, and every second by beat; on the counts queue, ahead of any e-mail backlog."""
+    from signatures.services.intake import signature_intake_drain
+
+    return signature_intake_drain()
+
+
 # --- Deliverables: packets -------------------------------------------------------------------------------------------
 # Long jobs: bounded by VIGIL_LONG_TASK_TIME_LIMIT (the broker's visibility timeout exceeds it, so Redis never hands a
 # running job to a second worker); retried with backoff on transient database and file-system errors only.

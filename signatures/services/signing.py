@@ -452,6 +452,19 @@ def _signature_insert_orm(*, values: dict, now: datetime) -> tuple[int, int] | N
     return signature.pk, row.pk
 
 
+def signature_prepare(
+    *, petition, details: SignerDetails, origin: SignatureOrigin, now: datetime, canonical: str | None = None
+) -> dict:
+    """The row a signature would be, checked: what the intake hands to the writer (services/intake.py).
+    `canonical` is email_canonical(details.email) when the caller has it already.
+    Raises PetitionNotOpen, InvalidEmail or SignatureError."""
+    if not petition.accepts_signatures(now=now):
+        raise PetitionNotOpen("This petition is not open for signatures.")
+    details = _clean_details(details)
+    canonical = canonical or email_canonical(details.email)
+    return _signature_values(petition=petition, details=details, origin=origin, canonical=canonical, now=now)
+
+
 def signature_create(
     *, petition, details: SignerDetails, origin: SignatureOrigin, now: datetime | None = None
 ) -> SignResult:
@@ -461,11 +474,8 @@ def signature_create(
     Raises PetitionNotOpen, InvalidEmail or SignatureError for what cannot be signed.
     """
     now = now or timezone.now()
-    if not petition.accepts_signatures(now=now):
-        raise PetitionNotOpen("This petition is not open for signatures.")
-    details = _clean_details(details)
-    canonical = email_canonical(details.email)
-    values = _signature_values(petition=petition, details=details, origin=origin, canonical=canonical, now=now)
+    values = signature_prepare(petition=petition, details=details, origin=origin, now=now)
+    canonical = values["canonical_email"]
     for _attempt in range(3):
         if connection.vendor == "postgresql":
             inserted = _signature_insert(values=values, to=values["email"], now=now)
@@ -476,19 +486,19 @@ def signature_create(
             outbound_email_pump_soon(email_id=email_id)
             return SignResult(signature_id=signature_id, outcome="created")
         # This person has signed: the constraint says so, whoever won the race.
-        result = _signature_again(petition=petition, canonical=canonical, details=details, now=now)
+        result = _signature_again(petition_id=petition.pk, canonical=canonical, details=details, now=now)
         if result is not None:
             return result
         # The row we collided with was purged meanwhile: try the insert again.
     raise SignatureError("We could not record your signature just now. Try again in a moment.")
 
 
-def _signature_again(*, petition, canonical: str, details: SignerDetails, now: datetime) -> SignResult | None:
+def _signature_again(*, petition_id: int, canonical: str, details: SignerDetails, now: datetime) -> SignResult | None:
     interval = timedelta(seconds=settings.VIGIL_SIGNATURE_NOTICE_INTERVAL)
     # Most repeats in a surge come within the notice interval: one plain read says there is nothing to do (a
     # concurrent repeat that does have something to do takes the lock below and does it once).
     seen = (
-        Signature.objects.filter(petition_id=petition.pk, canonical_email=canonical)
+        Signature.objects.filter(petition_id=petition_id, canonical_email=canonical)
         .values_list("pk", "state", "notified_at")
         .first()
     )
@@ -498,7 +508,7 @@ def _signature_again(*, petition, canonical: str, details: SignerDetails, now: d
     if state != SignatureState.WITHDRAWN and notified_at is not None and notified_at > now - interval:
         return SignResult(signature_id=pk, outcome="already")
     with transaction.atomic():
-        row = Signature.objects.select_for_update().filter(petition_id=petition.pk, canonical_email=canonical).first()
+        row = Signature.objects.select_for_update().filter(petition_id=petition_id, canonical_email=canonical).first()
         if row is None:
             return None
         if row.state == SignatureState.WITHDRAWN:
@@ -531,6 +541,96 @@ def _signature_again(*, petition, canonical: str, details: SignerDetails, now: d
                 now=now,
             )
         return SignResult(signature_id=row.pk, outcome="already")
+
+
+# Many signatures in one statement (the intake writer's batches): the same as _SIGN_SQL, row for row. Message-IDs
+# are made by the database, one per inserted signature. Returns (petition_id, canonical_email) of each row inserted.
+_SIGN_MANY_SQL = """
+WITH s AS (
+    INSERT INTO {signature} ({signature_columns}) VALUES {rows}
+    ON CONFLICT (petition_id, canonical_email) WHERE NOT (canonical_email = '') DO NOTHING
+    RETURNING id, petition_id, canonical_email, email, created_at
+), m AS (
+    SELECT s.*, '<' || gen_random_uuid() || '@' || %s || '>' AS message_id FROM s
+), o AS (
+    INSERT INTO {outbox} ({outbox_columns}) SELECT {outbox_values} FROM m AS s
+)
+SELECT petition_id, canonical_email FROM s
+"""
+
+
+def _signatures_insert_many(rows: list[dict]) -> set[tuple[int, str]]:
+    """Insert pending signatures, each with its confirmation e-mail, skipping people who have signed; PostgreSQL."""
+    if not rows:
+        return set()
+    signature_columns, placeholders, params = "", [], []
+    for values in rows:
+        signature_columns, row_placeholders, row_params = _insert_parts(Signature, values)
+        placeholders.append(f"({row_placeholders})")
+        params.extend(row_params)
+    constant = _outbox_fields(to="", template="confirm")
+    outbox_columns, outbox_values, outbox_params = _insert_parts(
+        OutboundEmail,
+        {"from_email": constant["from_email"], "subject": constant["subject"], "render_kind": "signature"},
+        raw={
+            "created_at": ("now()", []),
+            "idempotency_key": ("'signature-confirm:' || s.id", []),
+            "to": ("jsonb_build_array(s.email)", []),
+            "headers": ("jsonb_build_object('Message-ID', s.message_id)", []),
+            "message_id": ("s.message_id", []),
+            "render_context": (
+                "jsonb_build_object('signature_id', s.id, 'generation', 1, 'template', 'confirm', "
+                "'signed_at', floor(extract(epoch FROM s.created_at))::bigint)",
+                [],
+            ),
+        },
+    )
+    sql = _SIGN_MANY_SQL.format(
+        signature=connection.ops.quote_name(Signature._meta.db_table),
+        signature_columns=signature_columns,
+        rows=", ".join(placeholders),
+        outbox=connection.ops.quote_name(OutboundEmail._meta.db_table),
+        outbox_columns=outbox_columns,
+        outbox_values=outbox_values,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, settings.VIGIL_MAIL_DOMAIN, *outbox_params])
+        return {(petition_id, canonical) for petition_id, canonical in cursor.fetchall()}
+
+
+def signatures_write(*, rows: list[dict]) -> dict[str, int]:
+    """Write prepared signatures (signature_prepare's rows, each stamped with when it was signed), as
+    signature_create would have one by one: new people pending with a confirmation queued, people who have signed
+    answered by the same rules. Call inside a transaction. Returns how many were created, and how many repeated."""
+    firsts: dict[tuple[int, str], dict] = {}
+    repeats: list[dict] = []
+    for values in rows:
+        key = (values["petition_id"], values["canonical_email"])
+        if key in firsts:
+            repeats.append(values)  # the same person twice in one batch: the first is inserted, this one repeats
+        else:
+            firsts[key] = values
+    if connection.vendor == "postgresql":
+        inserted = _signatures_insert_many(list(firsts.values()))
+    else:
+        inserted = set()
+        for key, values in firsts.items():
+            if _signature_insert_orm(values=values, now=values["created_at"]) is not None:
+                inserted.add(key)
+    repeats.extend(values for key, values in firsts.items() if key not in inserted)
+    for values in repeats:
+        details = SignerDetails(**{field: values[field] for field in SignerDetails.__dataclass_fields__})
+        now = values["created_at"]
+        for _attempt in range(3):
+            if _signature_again(petition_id=values["petition_id"], canonical=values["canonical_email"],
+                                details=details, now=now) is not None:  # fmt: skip
+                break
+            # Purged since the insert collided with it: insert it on its own.
+            if _signature_insert_orm(values=values, now=now) is not None:
+                break
+    if inserted:
+        outbound_email_pump_soon()
+    return {"created": len(inserted), "repeated": len(repeats)}
 
 
 def signature_confirmation_resend(*, petition, email: str, now: datetime | None = None) -> None:

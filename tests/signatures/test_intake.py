@@ -1,0 +1,221 @@
+"""The signing intake: the form hands signatures to a Redis list, the drain writes them in batches by the same rules.
+
+Redis and PostgreSQL are the real ones; the drain is called directly here, and by a real worker in the last test.
+"""
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client, override_settings
+from django.urls import reverse
+
+import signatures.services.intake as intake
+from core.models import OutboundEmail
+from signatures.models import Signature, SignatureState
+from signatures.ratelimits import redis_client
+from signatures.services.signing import signature_withdraw, signature_withdraw_token
+from tests.petitions.factories import ClosedPetitionFactory, OpenPetitionFactory
+from tests.signatures.helpers import confirm_via_pages, form_data, outbox_rows, sign
+from tests.utils import wait_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _intake_on(settings, monkeypatch):
+    settings.VIGIL_SIGN_INTAKE = True
+    monkeypatch.setattr(intake, "_nudged_at", float("-inf"))
+
+
+def _post(client, petition, **overrides):
+    return client.post(reverse("petitions:sign", args=[petition.slug]), form_data(**overrides))
+
+
+def _entries() -> list[dict]:
+    return [json.loads(entry) for entry in redis_client().lrange(intake.intake_key(), 0, -1)]
+
+
+def test_the_form_queues_the_signature_and_the_drain_writes_it_with_its_confirmation(client, petition):
+    response = _post(client, petition, email="Ann.Smith@Example.org")
+    assert response.status_code == 303
+    assert response["Location"] == reverse("petitions:thanks", args=[petition.slug])
+    assert not Signature.objects.exists()  # not yet: it waits in the intake
+    [entry] = _entries()
+    assert entry["canonical_email"] == "ann.smith@example.org" and entry["petition_id"] == petition.pk
+    assert entry["ip_hash"] and "127.0.0.1" not in json.dumps(entry)  # the address leaves the web process hashed
+    assert intake.signature_intake_backlog() == 1
+
+    assert intake.signature_intake_drain() == 1
+    assert intake.signature_intake_backlog() == 0
+    signature = Signature.objects.get()
+    assert signature.state == SignatureState.PENDING and signature.first_name == "Ann"
+    assert signature.referrer_host == "news.example.net" and signature.utm_source == "newsletter"
+    [row] = outbox_rows()
+    assert row.to == ["Ann.Smith@example.org"] and row.idempotency_key == f"signature-confirm:{signature.pk}"
+    assert row.headers["Message-ID"] == row.message_id and row.message_id.endswith(">")
+    confirm_via_pages(client, row)
+    assert Signature.objects.get().state == SignatureState.CONFIRMED
+
+
+def test_one_person_many_times_in_one_batch_and_across_batches_is_one_row_and_one_confirmation(client, petition):
+    for email in ("ann.smith@gmail.com", "AnnSmith+petition@googlemail.com", "someone@example.org"):
+        assert _post(client, petition, email=email).status_code == 303
+    assert intake.signature_intake_drain() == 3
+    assert _post(client, petition, email="a.n.n.smith@gmail.com").status_code == 303
+    assert intake.signature_intake_drain() == 1
+    assert sorted(Signature.objects.values_list("canonical_email", flat=True)) == [
+        "annsmith@gmail.com",
+        "someone@example.org",
+    ]
+    # The repeats came within the notice interval: no second message to the mailbox.
+    assert [row.to for row in outbox_rows()] == [["ann.smith@gmail.com"], ["someone@example.org"]]
+
+
+def test_a_withdrawn_signer_signing_again_through_the_intake_starts_over(client, petition):
+    sign(petition, "ann@example.org")
+    first = Signature.objects.get()
+    signature_withdraw(token=signature_withdraw_token(signature=first))
+    assert _post(client, petition, email="ann@example.org").status_code == 303
+    intake.signature_intake_drain()
+    again = Signature.objects.get()
+    assert again.state == SignatureState.PENDING and again.generation == 2 and again.first_name == "Ann"
+    assert OutboundEmail.objects.filter(idempotency_key=f"signature-confirm:{again.pk}:g2").exists()
+
+
+@override_settings(VIGIL_SIGN_RATE_PER_EMAIL="1/h")
+def test_over_a_limit_nothing_is_queued_and_the_form_comes_back(client, petition):
+    assert _post(client, petition, email="ann@example.org").status_code == 303
+    response = _post(client, petition, email="ann@example.org")
+    assert response.status_code == 429
+    assert 'value="ann@example.org"' in response.content.decode()  # what the signer typed is still there
+    assert len(_entries()) == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "status"),
+    [({"first_name": "<script>alert(1)</script>"}, 400), ({"email": "no at sign"}, 400), ({"country": "XX"}, 400)],
+)
+def test_bad_input_is_answered_at_once_and_never_queued(client, petition, overrides, status):
+    assert _post(client, petition, **overrides).status_code == status
+    assert _entries() == []
+
+
+def test_a_closed_petition_queues_nothing(client):
+    petition = ClosedPetitionFactory()
+    assert _post(client, petition).status_code == 409
+    assert _entries() == []
+
+
+def test_the_honeypot_queues_nothing(client, petition):
+    assert _post(client, petition, website="http://spam.example").status_code == 303
+    assert _entries() == []
+
+
+def test_with_redis_down_the_form_writes_the_signature_itself(client, petition, caplog):
+    dead = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    with override_settings(CACHES=dead), caplog.at_level(logging.WARNING):
+        assert _post(client, petition).status_code == 303
+    assert Signature.objects.filter(canonical_email="ann@example.org").exists()
+    assert len(outbox_rows()) == 1
+
+
+def test_rows_the_database_refuses_are_set_aside_and_the_rest_are_written(client, petition, caplog):
+    for email in ("one@example.org", "two@example.org"):
+        _post(client, petition, email=email)
+    client_ = redis_client()
+    broken = _entries()[0] | {"email": "three@example.org", "canonical_email": "three@example.org",
+                              "first_name": "x" * 500}  # fmt: skip
+    client_.rpush(intake.intake_key(), json.dumps(broken), b"not json at all")
+    with caplog.at_level(logging.ERROR):
+        assert intake.signature_intake_drain() == 4
+    assert sorted(Signature.objects.values_list("canonical_email", flat=True)) == ["one@example.org", "two@example.org"]
+    failed = client_.lrange(intake._key("failed"), 0, -1)
+    assert len(failed) == 2 and b"not json at all" in failed
+    assert client_.ttl(intake._key("failed")) > 0  # personal data is not kept for ever
+    assert "set aside" in caplog.text
+    assert intake.signature_intake_backlog() == 0
+
+
+def test_a_batch_written_twice_after_a_crash_changes_nothing(client, petition):
+    for email in ("one@example.org", "two@example.org"):
+        _post(client, petition, email=email)
+    entries = redis_client().lrange(intake.intake_key(), 0, -1)
+    intake._write(entries)  # a drain that wrote the batch and died before removing it from the list
+    assert Signature.objects.count() == 2
+    assert intake.signature_intake_drain() == 2  # the next drain writes it again
+    assert Signature.objects.count() == 2 and len(outbox_rows()) == 2
+
+
+def test_one_drain_at_a_time_and_only_the_lock_holder_trims(client, petition):
+    _post(client, petition)
+    client_ = redis_client()
+    client_.set(intake._key("lock"), "another-drain", px=60_000)
+    assert intake.signature_intake_drain() == 0
+    assert not Signature.objects.exists() and intake.signature_intake_backlog() == 1
+    trim = client_.register_script(intake._TRIM_SCRIPT)
+    assert trim(keys=[intake.intake_key(), intake._key("lock")], args=["not-the-holder", 1, 60_000]) == 0
+    assert intake.signature_intake_backlog() == 1
+    client_.delete(intake._key("lock"))
+    assert intake.signature_intake_drain() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(VIGIL_SIGN_RATE_PER_EMAIL="1000/h")
+def test_fifty_simultaneous_submissions_of_one_person_through_the_intake_leave_one_row():
+    petition = OpenPetitionFactory()
+    barrier = threading.Barrier(50)
+    answers = [None] * 50
+
+    def submit(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            answers[i] = _post(Client(REMOTE_ADDR=f"198.51.100.{i}"), petition, email="ANN@example.org").status_code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert answers == [303] * 50
+    assert intake.signature_intake_drain(batch_size=7) == 50  # several batches, the same person in each
+    assert Signature.objects.filter(petition=petition).count() == 1
+    assert len(outbox_rows()) == 1
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_drains_the_intake_and_sends_the_confirmation(celery_worker):
+    petition = OpenPetitionFactory()
+    assert _post(Client(), petition, email="intake@example.org").status_code == 303  # nudges the drain task
+    assert wait_for(lambda: Signature.objects.filter(canonical_email="intake@example.org").exists(), timeout=30), (
+        celery_worker.log()
+    )
+    assert wait_for(lambda: OutboundEmail.objects.filter(sent_at__isnull=False).count() == 1, timeout=30), (
+        celery_worker.log()
+    )
+    assert [text for text in celery_worker.delivered_mail() if "intake@example.org" in text]
+    assert intake.signature_intake_backlog() == 0
+
+
+def test_worker_processes_lower_their_priority():
+    code = (
+        "import os, django; django.setup(); from config.celery import _lower_priority; "
+        "before = os.nice(0); _lower_priority(); print(os.nice(0) - before)"
+    )
+    env = {"VIGIL_WORKER_NICENESS": "7", "DJANGO_SETTINGS_MODULE": "config.test_settings"}
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True)
+    assert out.stdout.strip() == "7", out.stderr
