@@ -1,7 +1,7 @@
 """Signing under load: gunicorn with PostgreSQL and Redis, 64 concurrent clients, against a trivial view's ceiling.
 
 Usage: .venv/bin/python bench/petitions_load.py [--seconds 30] [--clients 64] [--workers 4] [--port 8201]
-       [--worker-class sync|gthread] [--threads 4] [--confirm-share 0.5]
+       [--worker-class sync|gthread] [--threads 4] [--confirm-share 0.5] [--no-intake]
 
 Method
 - Its own database (vigil_bench_petitions, dropped and migrated afresh), Redis db 7 (cache, rate limits) and db 6
@@ -10,8 +10,11 @@ Method
   raised to 1,000,000/h per address and per e-mail, since every request comes from 127.0.0.1 and duplicates are
   sent on purpose. E-mail goes to Django's dummy backend.
 - gunicorn (--workers processes of --worker-class, with --threads threads each for gthread) on 127.0.0.1:--port,
-  the same server and settings for both phases; one Celery worker (both queues: e-mail and counts) and beat (the
-  count flush every 2 s, the outbox pump every second), as production runs them.
+  the same server and settings for both phases; one Celery worker (both queues: e-mail and counts; at the
+  production default's lower CPU priority, VIGIL_WORKER_NICENESS) and beat (the intake drain and the outbox pump
+  every second, the count flush every 2 s), as production runs them. Signing goes through the intake (the
+  production default: signatures queued in Redis, written in batches by the worker); --no-intake writes each in
+  its request instead.
 - The load generator is another process: asyncio with raw HTTP/1.1 sockets (one connection per request, as
   gunicorn's sync workers close them), --clients concurrent clients. Each client fetches the petition page once for
   its CSRF cookie, then loops. Phase 1: the trivial view for --seconds/2. Phase 2: for --seconds, each client
@@ -21,9 +24,10 @@ Method
   links for signatures the generator has seen committed (it reads new pending ids from the database every 0.5 s
   and signs the tokens with the site's key).
 - Reported: requests/s, accepted signatures/s (303 answers), p50 and p99 latency, errors (non-2xx/3xx and socket
-  errors), and afterwards: rows, rows per canonical address (duplicates must be 0), pending/confirmed, the outbox,
-  the time until the public count equals the confirmed rows after the load stops, the time until every
-  confirmation e-mail has been sent, and the machine's load average (1 min) at the start and end of each phase.
+  errors), and afterwards: the time until every accepted signature is in the database (the intake empty), rows,
+  rows per canonical address (duplicates must be 0), pending/confirmed, the outbox, the time until the public count
+  equals the confirmed rows after the load stops, the time until every confirmation e-mail has been sent, and the
+  machine's load average (1 min) at the start and end of each phase.
 - Also reported: CPU seconds used in each phase by the web server, the Celery worker and beat, PostgreSQL's
   backends on the benchmark database and the load generator (from /proc), and so CPU milliseconds per request.
   On a machine shared with other work, requests per second say mostly how busy the neighbours were; CPU per
