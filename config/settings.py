@@ -399,12 +399,13 @@ CELERY_BEAT_SCHEDULE["signatures-pending-purge"] = {
 }
 # Confirmation e-mails are written unrendered in the signing statement and delivered by the outbox pump
 # (core.services.outbound_email_pump): beat runs it this often (seconds), a web process nudges it at most once per
-# NUDGE seconds, it claims BATCH rows at a time for CLAIM seconds, and one run stops after MAX seconds.
+# NUDGE seconds, it claims BATCH rows at a time for CLAIM seconds, and one run stops after MAX seconds (so that the
+# intake drain and the count flush, queued behind it on a busy worker, are never held back long).
 VIGIL_OUTBOX_PUMP_SECONDS = float(env_int("VIGIL_OUTBOX_PUMP_MS", 1000)) / 1000
 VIGIL_OUTBOX_PUMP_NUDGE_SECONDS = float(env_int("VIGIL_OUTBOX_PUMP_NUDGE_MS", 1000)) / 1000
 VIGIL_OUTBOX_PUMP_BATCH = env_int("VIGIL_OUTBOX_PUMP_BATCH", 200)
 VIGIL_OUTBOX_CLAIM_SECONDS = env_int("VIGIL_OUTBOX_CLAIM_SECONDS", 300)
-VIGIL_OUTBOX_PUMP_MAX_SECONDS = env_int("VIGIL_OUTBOX_PUMP_MAX_SECONDS", 50)
+VIGIL_OUTBOX_PUMP_MAX_SECONDS = env_int("VIGIL_OUTBOX_PUMP_MAX_SECONDS", 5)
 # render_kind of a deferred outbox row → the function that renders it (subject, text, html) at delivery.
 VIGIL_OUTBOX_RENDERERS = {"signature": "signatures.services.signing.signature_mail_render"}
 CELERY_BEAT_SCHEDULE["outbound-email-pump"] = {

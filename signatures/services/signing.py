@@ -676,12 +676,13 @@ def signature_confirm(*, token: str, now: datetime | None = None) -> tuple[Signa
             pk=signature.pk, generation=signature.generation, state=SignatureState.PENDING
         ).update(state=SignatureState.CONFIRMED, confirmed_at=now)
         counts_flush_soon()
-    signature.refresh_from_db()
-    if not updated:
-        if signature.state == SignatureState.CONFIRMED:
-            return signature, False
-        raise TokenStale("This signature was withdrawn or set aside, so the link no longer confirms it.")
-    return signature, True
+    if updated:
+        signature.state, signature.confirmed_at = SignatureState.CONFIRMED, now
+        return signature, True
+    signature.refresh_from_db(fields=["state", "confirmed_at", "generation"])  # a concurrent click, or a withdrawal
+    if signature.state == SignatureState.CONFIRMED:
+        return signature, False
+    raise TokenStale("This signature was withdrawn or set aside, so the link no longer confirms it.")
 
 
 def signature_withdraw(*, token: str, now: datetime | None = None) -> tuple[Signature, bool]:
