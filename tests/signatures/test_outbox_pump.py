@@ -157,3 +157,17 @@ def test_broker_down_as_a_person_signs_their_confirmation_still_arrives_once(cel
         lambda: len([t for t in celery_worker.delivered_mail() if "down@example.org" in t]) > 1, timeout=3
     )
     assert [row.subject for row in outbox_rows()] == ["[Vigil] Confirm your signature"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pump_leaves_the_connection_as_it_found_it():
+    """Its own commits skip the wait for the disk; the connection, reused by the next task, is back to the default."""
+    from django.db import connection
+
+    petition = OpenPetitionFactory()
+    sign(petition, "pump@example.org")
+    assert outbound_email_pump() == 1
+    assert OutboundEmail.objects.get().sent_at is not None
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
