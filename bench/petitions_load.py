@@ -10,7 +10,8 @@ Method
   raised to 1,000,000/h per address and per e-mail, since every request comes from 127.0.0.1 and duplicates are
   sent on purpose. E-mail goes to Django's dummy backend.
 - gunicorn (--workers processes of --worker-class, with --threads threads each for gthread) on 127.0.0.1:--port,
-  the same server and settings for both phases; one Celery worker (both queues: e-mail and counts; at the
+  the same server and settings for both phases; one Celery worker (--worker-concurrency pool processes, 2 as in
+  docker-compose.yml; both queues: e-mail and counts; at the
   production default's lower CPU priority, VIGIL_WORKER_NICENESS) and beat (the intake drain and the outbox pump
   every second, the count flush every 2 s), as production runs them. Signing goes through the intake (the
   production default: signatures queued in Redis, written in batches by the worker); --no-intake writes each in
@@ -290,6 +291,7 @@ def main() -> None:
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread only)")
     parser.add_argument("--confirm-share", type=float, default=0.5)
+    parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery pool processes (compose runs 2)")
     parser.add_argument("--no-intake", action="store_true", help="write each signature in the request (no intake)")
     parser.add_argument("--server-pids", default="", help=argparse.SUPPRESS)
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
@@ -326,8 +328,9 @@ def main() -> None:
             cwd=ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT,
         ))  # fmt: skip
         processes.append(subprocess.Popen(
-            [py, "-m", "celery", "-A", "config", "worker", "--concurrency=1", "--without-gossip", "--without-mingle",
-             "--loglevel=WARNING"], cwd=ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT,
+            [py, "-m", "celery", "-A", "config", "worker", f"--concurrency={args.worker_concurrency}",
+             "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
+            cwd=ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT,
         ))  # fmt: skip
         processes.append(subprocess.Popen(
             [py, "-m", "celery", "-A", "config", "beat", "--loglevel=WARNING", "--schedule", str(tmp / "beat")],
@@ -399,8 +402,10 @@ def main() -> None:
     server = f"{args.workers} {args.worker_class} workers" + (
         f" x {args.threads} threads" if args.worker_class == "gthread" else ""
     )
+    niceness = os.environ.get("VIGIL_WORKER_NICENESS", "10 (default)")
     print(f"cpu cores: {os.cpu_count()}   gunicorn: {server}   clients: {args.clients}   "
-          f"confirm share: {args.confirm_share}   intake: {'off' if args.no_intake else 'on'}")  # fmt: skip
+          f"confirm share: {args.confirm_share}   intake: {'off' if args.no_intake else 'on'}   "
+          f"celery: {args.worker_concurrency} processes at niceness {niceness}")  # fmt: skip
     print(f"load average (1 min) at start/end: trivial phase {data['load']['trivial']}, "
           f"signing phase {data['load']['sign']}")  # fmt: skip
     print(f"trivial view ({args.seconds / 2:.0f} s): {json.dumps(trivial)}")
