@@ -110,6 +110,20 @@ class SignForm(forms.Form):
         else:
             postal_code.help_text = _("Optional.")
 
+    def _clean_fields(self):
+        """Django's own loop, minus a BoundField per field: those are built when the form is shown, and this form is
+        validated on every signature of a surge but shown only when something is wrong (measured: 0.1 ms a
+        signature). Its fields are all plain: no files, none disabled."""
+        for name, field in self.fields.items():
+            value = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+            try:
+                self.cleaned_data[name] = field.clean(value)
+                clean = getattr(self, f"clean_{name}", None)
+                if clean is not None:
+                    self.cleaned_data[name] = clean()
+            except forms.ValidationError as error:
+                self.add_error(name, error)
+
     def clean_country(self):
         code = self.cleaned_data["country"]
         if code not in COUNTRY_NAMES:
