@@ -30,6 +30,7 @@ from petitions.models import (
 from signatures import selectors as signature_selectors
 from signatures.models import SignatureInvalidation
 from signatures.services.counts import FLUSHED_AT_KEY
+from signatures.services.intake import signature_intake_backlog
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +208,7 @@ def petition_dashboard(*, petition: Petition, page_number, now: datetime | None 
         ),
         "countries": signature_selectors.counts_by_country(petition_id=petition.pk, limit=20),
         "memberships": list(PetitionMembership.objects.filter(petition=petition).select_related("user")),
+        "intake_backlog": signature_intake_backlog(),
     }
 
 

@@ -32,6 +32,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.db import DataError, IntegrityError, transaction
@@ -115,9 +116,15 @@ def signature_intake_drain_soon() -> None:
 
 
 def signature_intake_backlog() -> int:
-    """How many signatures wait in the intake (0 without Redis)."""
+    """How many signatures wait in the intake, on all petitions (0 without Redis, or when Redis does not answer)."""
     client = redis_client()
-    return client.llen(intake_key()) if client is not None else 0
+    if client is None:
+        return 0
+    try:
+        return client.llen(intake_key())
+    except redis.RedisError:
+        logger.warning("Could not read the signing intake's length", exc_info=True)
+        return 0
 
 
 def _write(entries: list[bytes]) -> None:

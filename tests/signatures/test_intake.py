@@ -171,6 +171,23 @@ def test_one_drain_at_a_time_and_only_the_lock_holder_trims(client, petition):
     assert intake.signature_intake_drain() == 1
 
 
+def test_the_dashboard_says_how_many_signatures_are_being_recorded(client, petition):
+    from accounts.roles import ORGANISERS
+    from petitions.models import MembershipRole
+    from tests.factories import staff_user
+    from tests.petitions.factories import MembershipFactory
+
+    for email in ("one@example.org", "two@example.org"):
+        _post(client, petition, email=email)
+    organiser = staff_user(ORGANISERS)
+    MembershipFactory(petition=petition, user=organiser, role=MembershipRole.OWNER)
+    client.force_login(organiser)
+    dashboard = reverse("petitions:organise_dashboard", args=[petition.slug])
+    assert "2 signatures just received" in client.get(dashboard).content.decode()
+    intake.signature_intake_drain()
+    assert "just received" not in client.get(dashboard).content.decode()
+
+
 @pytest.mark.django_db(transaction=True)
 @override_settings(VIGIL_SIGN_RATE_PER_EMAIL="1000/h")
 def test_fifty_simultaneous_submissions_of_one_person_through_the_intake_leave_one_row():
