@@ -54,4 +54,7 @@ EXPOSE 8000
 # /dev/shm keeps gunicorn's worker heartbeat files off the container's overlay filesystem.
 # Threaded workers: on the benchmark machine they served a trivial page 2-3 times faster than sync workers under 64
 # concurrent clients (bench/petitions_load.py --worker-class gthread), and signing about 1.3 times faster.
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--threads", "4", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-"]
+# --worker-connections 8: a worker takes at most twice its threads' worth of connections; the rest wait in the
+# kernel's queue for whichever worker frees up first, instead of piling up behind one busy worker. Measured under 64
+# clients: p99 of signing 156-183 ms instead of 396-421 ms, at the same throughput.
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--threads", "4", "--worker-connections", "8", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-"]

@@ -1,7 +1,8 @@
 """Signing under load: gunicorn with PostgreSQL and Redis, 64 concurrent clients, against a trivial view's ceiling.
 
 Usage: .venv/bin/python bench/petitions_load.py [--seconds 30] [--clients 64] [--workers 4] [--port 8201]
-       [--worker-class sync|gthread] [--threads 4] [--confirm-share 0.5] [--no-intake]
+       [--worker-class sync|gthread] [--threads 4] [--worker-connections 8] [--confirm-share 0.5]
+       [--worker-concurrency 2] [--no-intake]
 
 Method
 - Its own database (vigil_bench_petitions, dropped and migrated afresh), Redis db 7 (cache, rate limits) and db 6
@@ -9,7 +10,8 @@ Method
   `SELECT 1` (bench/urls_petitions.py). Rate limits stay on (their Redis counters are part of the cost) but are
   raised to 1,000,000/h per address and per e-mail, since every request comes from 127.0.0.1 and duplicates are
   sent on purpose. E-mail goes to Django's dummy backend.
-- gunicorn (--workers processes of --worker-class, with --threads threads each for gthread) on 127.0.0.1:--port,
+- gunicorn (--workers processes of --worker-class, with --threads threads each for gthread, and at most
+  --worker-connections connections each, as the Dockerfile runs it) on 127.0.0.1:--port,
   the same server and settings for both phases; one Celery worker (--worker-concurrency pool processes, 2 as in
   docker-compose.yml; both queues: e-mail and counts; at the
   production default's lower CPU priority, VIGIL_WORKER_NICENESS) and beat (the intake drain and the outbox pump
@@ -290,6 +292,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8201)
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread only)")
+    parser.add_argument(
+        "--worker-connections",
+        type=int,
+        default=0,
+        help="connections a gthread worker takes at once (gunicorn's default, 1000, if 0)",
+    )
     parser.add_argument("--confirm-share", type=float, default=0.5)
     parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery pool processes (compose runs 2)")
     parser.add_argument("--no-intake", action="store_true", help="write each signature in the request (no intake)")
@@ -321,6 +329,8 @@ def main() -> None:
     logs = [open(tmp / name, "wb") for name in ("gunicorn.log", "worker.log", "beat.log")]  # noqa: SIM115
     try:
         threads = ["--threads", str(args.threads)] if args.worker_class == "gthread" else []
+        if args.worker_connections:
+            threads += ["--worker-connections", str(args.worker_connections)]
         processes.append(subprocess.Popen(
             [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{args.port}", "--workers",
              str(args.workers), "--worker-class", args.worker_class, *threads, "--backlog", "2048",
@@ -400,7 +410,9 @@ def main() -> None:
     confirm = _summary(data["results"]["confirm"], sign_seconds, ok=lambda s: s == 200)
     five_xx = sum(1 for kind in ("sign", "confirm", "trivial") for _, s in data["results"][kind] if s >= 500 or s == 0)
     server = f"{args.workers} {args.worker_class} workers" + (
-        f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+        f" x {args.threads} threads, {args.worker_connections or 1000} connections each"
+        if args.worker_class == "gthread"
+        else ""
     )
     niceness = os.environ.get("VIGIL_WORKER_NICENESS", "10 (default)")
     print(f"cpu cores: {os.cpu_count()}   gunicorn: {server}   clients: {args.clients}   "
