@@ -671,11 +671,12 @@ def signature_confirm(*, token: str, now: datetime | None = None) -> tuple[Signa
         raise TokenStale("This signature was withdrawn or set aside, so the link no longer confirms it.")
     if not signature.petition.accepts_confirmations():
         raise SignatureError("This petition has been delivered or archived: it no longer takes signatures.")
-    with transaction.atomic():
-        updated = Signature.objects.filter(
-            pk=signature.pk, generation=signature.generation, state=SignatureState.PENDING
-        ).update(state=SignatureState.CONFIRMED, confirmed_at=now)
-        counts_flush_soon()
+    # One statement in autocommit (no BEGIN and COMMIT around it: every signer of a surge comes through here);
+    # outside a transaction, counts_flush_soon's on-commit hook runs at once, after the update.
+    updated = Signature.objects.filter(
+        pk=signature.pk, generation=signature.generation, state=SignatureState.PENDING
+    ).update(state=SignatureState.CONFIRMED, confirmed_at=now)
+    counts_flush_soon()
     if updated:
         signature.state, signature.confirmed_at = SignatureState.CONFIRMED, now
         return signature, True
