@@ -109,6 +109,29 @@ def outbound_email_render(row: OutboundEmail) -> None:
     row.subject, row.body_text, row.body_html = subject, text, html
 
 
+def outbound_email_render_many(rows: list[OutboundEmail]) -> None:
+    """Render a batch of deferred rows, letting each renderer read what the batch needs at once (a renderer may
+    offer `renderer.preload(contexts)`, whose result it takes as `preloaded`). A row that fails to render is left
+    unrendered: delivery renders it again and records the failure on that row alone."""
+    from django.utils.module_loading import import_string
+
+    by_kind: dict[str, list[OutboundEmail]] = {}
+    for row in rows:
+        if row.render_kind and not row.body_text:
+            by_kind.setdefault(row.render_kind, []).append(row)
+    for kind, group in by_kind.items():
+        renderer = import_string(settings.VIGIL_OUTBOX_RENDERERS[kind])
+        preload = getattr(renderer, "preload", None)
+        if preload is None:
+            continue
+        preloaded = preload([row.render_context for row in group])
+        for row in group:
+            try:
+                row.subject, row.body_text, row.body_html = renderer(row.render_context, preloaded=preloaded)
+            except Exception:  # rendered again, and the failure recorded, when the row is delivered
+                continue
+
+
 class OutboxBackend(BaseEmailBackend):
     def send_messages(self, email_messages) -> int:
         count = 0

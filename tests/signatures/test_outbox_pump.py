@@ -171,3 +171,26 @@ def test_the_pump_leaves_the_connection_as_it_found_it():
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == "on"
+
+
+def test_one_batch_renders_together_and_a_purged_signer_fails_alone(petition):
+    """The pump reads a batch's signatures in one query; a row whose signature was purged meanwhile is recorded as
+    a failed attempt on that row, and the others are sent."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(5):
+        sign(petition, f"batch{i}@example.org")
+    gone = Signature.objects.get(canonical_email="batch2@example.org")
+    gone_row = OutboundEmail.objects.get(idempotency_key=f"signature-confirm:{gone.pk}")
+    Signature.objects.filter(pk=gone.pk).delete()
+    with CaptureQueriesContext(connection) as queries:
+        assert outbound_email_pump() == 4
+    signature_reads = [q for q in queries.captured_queries if 'FROM "signatures_signature"' in q["sql"]]
+    assert len(signature_reads) <= 3  # the batch's one read, and the purged row's own attempt at delivery
+    gone_row.refresh_from_db()
+    assert gone_row.sent_at is None and gone_row.attempts == 1 and "DoesNotExist" in gone_row.last_error
+    delivered = [message.to[0] for message in mail.outbox]
+    assert sorted(delivered) == [f"batch{i}@example.org" for i in (0, 1, 3, 4)]
+    bodies = {message.to[0]: message.body for message in mail.outbox}
+    assert "/petitions/confirm/" in bodies["batch0@example.org"]
