@@ -421,6 +421,17 @@ def recent_signers(page: Page):
     return main(page).get_by_role("region", name="Recent signers")
 
 
+def recent_signers_lose(page: Page, name: str, *, timeout: float = 15) -> None:
+    """Reload the petition's page until `name` is gone from its recent signers. The page's figures are cached for a
+    few seconds, and a page built just before a change can be stored just after a newer one, so one stale reading
+    is possible; the name must still go within the timeout."""
+    deadline = time.monotonic() + timeout
+    while recent_signers(page).get_by_text(name).count():
+        assert time.monotonic() < deadline, f"{name} is still among the recent signers"
+        page.wait_for_timeout(250)
+        page.reload()
+
+
 # --- Moderation ----------------------------------------------------------------------------------------------------
 
 
