@@ -132,7 +132,7 @@ def petition_sign(request: HttpRequest, slug: str) -> HttpResponse:
         ip_rate=settings.VIGIL_SIGN_RATE_PER_IP,
         email_rate=settings.VIGIL_SIGN_RATE_PER_EMAIL,
         canonical_email=form.canonical_email if valid else None,
-        intake=entry if valid else None,
+        intake=entry,
     )
     over_limit = gettext_lazy("You have signed many times in a short while from this address or with this e-mail. "
                               "Wait a little and send the form again; what you typed is still here.")  # fmt: skip

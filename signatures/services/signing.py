@@ -502,21 +502,29 @@ def signature_create(
     """
     now = now or timezone.now()
     values = signature_prepare(petition=petition, details=details, origin=origin, now=now)
-    canonical = values["canonical_email"]
-    for _attempt in range(3):
-        if connection.vendor == "postgresql":
-            inserted = _signature_insert(values=values, to=values["email"], now=now)
-        else:
-            inserted = _signature_insert_orm(values=values, now=now)
-        if inserted is not None:
-            signature_id, email_id = inserted
-            outbound_email_pump_soon(email_id=email_id)
-            return SignResult(signature_id=signature_id, outcome="created")
-        # This person has signed: the constraint says so, whoever won the race.
-        result = _signature_again(petition_id=petition.pk, canonical=canonical, details=details, now=now)
+    return _signature_settle(values=values, details=details)
+
+
+def _signature_settle(*, values: dict, details: SignerDetails, signed_before: bool = False) -> SignResult:
+    """Insert a prepared signature or, if this person has signed (the constraint says so, whoever won the race),
+    answer by _signature_again's rules; if the row collided with is purged meanwhile, insert again.
+    `signed_before`: the caller already saw the insert collide, so start with the answer."""
+    now = values["created_at"]
+    for attempt in range(3):
+        if attempt or not signed_before:
+            if connection.vendor == "postgresql":
+                inserted = _signature_insert(values=values, to=values["email"], now=now)
+            else:
+                inserted = _signature_insert_orm(values=values, now=now)
+            if inserted is not None:
+                signature_id, email_id = inserted
+                outbound_email_pump_soon(email_id=email_id)
+                return SignResult(signature_id=signature_id, outcome="created")
+        result = _signature_again(
+            petition_id=values["petition_id"], canonical=values["canonical_email"], details=details, now=now
+        )
         if result is not None:
             return result
-        # The row we collided with was purged meanwhile: try the insert again.
     raise SignatureError("We could not record your signature just now. Try again in a moment.")
 
 
@@ -647,14 +655,7 @@ def signatures_write(*, rows: list[dict]) -> dict[str, int]:
     repeats.extend(values for key, values in firsts.items() if key not in inserted)
     for values in repeats:
         details = SignerDetails(**{field: values[field] for field in SignerDetails.__dataclass_fields__})
-        now = values["created_at"]
-        for _attempt in range(3):
-            if _signature_again(petition_id=values["petition_id"], canonical=values["canonical_email"],
-                                details=details, now=now) is not None:  # fmt: skip
-                break
-            # Purged since the insert collided with it: insert it on its own.
-            if _signature_insert_orm(values=values, now=now) is not None:
-                break
+        _signature_settle(values=values, details=details, signed_before=True)
     if inserted:
         outbound_email_pump_soon()
     return {"created": len(inserted), "repeated": len(repeats)}
