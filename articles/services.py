@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from articles.models import Article, ArticleImage, ArticleStatus
+from core import pagecache
 from core.images import renditions_current, renditions_store
 from core.sanitize import sanitize_article_html, strip_tags_to_text
 
@@ -46,9 +47,12 @@ def article_unpublish(*, article: Article) -> Article:
 def articles_publish_due(*, now: datetime | None = None) -> int:
     """Scheduled articles whose time has come are marked published (they are already public by their time)."""
     now = now or timezone.now()
-    return Article.objects.filter(status=ArticleStatus.SCHEDULED, published_at__lte=now).update(
+    published = Article.objects.filter(status=ArticleStatus.SCHEDULED, published_at__lte=now).update(
         status=ArticleStatus.PUBLISHED
     )
+    if published:
+        pagecache.content_changed()
+    return published
 
 
 def article_image_queue_renditions(*, image_ids: list[int]) -> None:
@@ -74,5 +78,7 @@ def article_image_render(*, image_id: int, now: datetime | None = None) -> Artic
     )
     if not updated:
         logger.info("Image %s changed while its renditions were made; the new file has its own job.", image_id)
+    else:
+        pagecache.content_changed()  # pages switch from the original to the renditions
     image.refresh_from_db()
     return image

@@ -3,10 +3,12 @@ from django.views.decorators.http import require_GET
 
 from articles import selectors
 from articles.models import Author, Section
+from core import pagecache
 from petitions.selectors import petition_featured_box
 
 
 @require_GET
+@pagecache.shared_page(live=True)
 def home(request):
     return render(
         request,
@@ -16,12 +18,14 @@ def home(request):
 
 
 @require_GET
+@pagecache.shared_page(query={"page": pagecache.small_page_number})
 def article_list(request):
     page = selectors.article_page(page_number=request.GET.get("page"))
     return render(request, "articles/article_list.html", {"page": page})
 
 
 @require_GET
+@pagecache.shared_page(query={"page": pagecache.small_page_number})
 def section_detail(request, slug: str):
     section = get_object_or_404(Section, slug=slug)
     page = selectors.article_page(page_number=request.GET.get("page"), section=section)
@@ -36,6 +40,7 @@ def author_detail(request, slug: str):
 
 
 @require_GET
+@pagecache.shared_page(live=True)
 def article_detail(request, slug: str):
     article = selectors.article_for_reader(slug=slug, user=request.user)
     images = list(article.images.all())
@@ -47,6 +52,7 @@ def article_detail(request, slug: str):
 
 
 @require_GET
+@pagecache.shared_page()
 def article_gallery(request, slug: str):
     article = selectors.article_for_reader(slug=slug, user=request.user)
     return render(request, "articles/article_gallery.html", {"article": article, "images": list(article.images.all())})

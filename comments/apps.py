@@ -3,3 +3,10 @@ from django.apps import AppConfig
 
 class CommentsConfig(AppConfig):
     name = "comments"
+
+    def ready(self) -> None:
+        from comments.models import Comment
+        from comments.services.writing import comment_discussion_scopes
+        from core import pagecache
+
+        pagecache.watch_models(Comment, scopes=comment_discussion_scopes)

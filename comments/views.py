@@ -31,6 +31,7 @@ from comments.forms import (
     suspension_days,
 )
 from comments.models import Comment, CommentState, ModerationAction, Suspension, WatchedPattern
+from core import pagecache
 
 MODERATE = "comments.moderate_comment"
 
@@ -76,6 +77,10 @@ def _discussion_response(request, *, article, form=None, status=200, error: str 
 
 
 @require_GET
+@pagecache.shared_page(
+    query={"page": pagecache.small_page_number, "sort": lambda value: value in selectors.SORTS},
+    scopes=lambda slug: [pagecache.discussion_scope(slug)],
+)
 def discussion(request: HttpRequest, slug: str) -> HttpResponse:
     article = selectors.article_for_discussion(slug=slug, user=request.user)
     return _discussion_response(request, article=article)

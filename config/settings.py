@@ -100,6 +100,7 @@ TEMPLATES = [
                 "core.context_processors.site",
                 "articles.context_processors.navigation",
                 "comments.context_processors.moderation_queue",
+                "core.pagecache.csrf_context",
             ],
         },
     },
@@ -307,6 +308,20 @@ if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
 # /healthz answers plain HTTP to the load balancer's probes.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# --- Shared page cache (core.pagecache) ---------------------------------------------------------------------
+# Anonymous visitors get public pages from a rendered copy in the cache. Copies out of date by an edit are never
+# served; by age, pages with live counts are rebuilt after LIVE_MS, the others after SECONDS, one request rebuilding
+# while the rest get the previous copy (kept STALE_SECONDS longer for that). A request that finds the copy out of
+# date by an edit waits at most WAIT_MS for the one rebuilding it. A proxy in front may keep pages without a form
+# PROXY_SECONDS (at most their own age limit).
+VIGIL_PAGE_CACHE = env_bool("VIGIL_PAGE_CACHE", True)
+VIGIL_PAGE_CACHE_SECONDS = env_int("VIGIL_PAGE_CACHE_SECONDS", 60)
+VIGIL_PAGE_CACHE_LIVE_SECONDS = float(env_int("VIGIL_PAGE_CACHE_LIVE_MS", 1000)) / 1000
+VIGIL_PAGE_CACHE_STALE_SECONDS = env_int("VIGIL_PAGE_CACHE_STALE_SECONDS", 300)
+VIGIL_PAGE_CACHE_WAIT_SECONDS = float(env_int("VIGIL_PAGE_CACHE_WAIT_MS", 2000)) / 1000
+VIGIL_PAGE_CACHE_LOCK_SECONDS = env_int("VIGIL_PAGE_CACHE_LOCK_SECONDS", 10)
+VIGIL_PAGE_CACHE_PROXY_SECONDS = env_int("VIGIL_PAGE_CACHE_PROXY_SECONDS", 5)
+
 # --- Comments and moderation -----------------------------------------------------------------------------------
 # A comment is hidden from the public, pending review, once this many readers have flagged it.
 VIGIL_COMMENTS_FLAG_THRESHOLD = env_int("VIGIL_COMMENTS_FLAG_THRESHOLD", 3)
@@ -347,7 +362,7 @@ VIGIL_SIGNATURE_PENDING_PURGE_DAYS = env_int("VIGIL_SIGNATURE_PENDING_PURGE_DAYS
 VIGIL_SIGNATURE_ANONYMISE_AFTER_MONTHS = env_int("VIGIL_SIGNATURE_ANONYMISE_AFTER_MONTHS", 6)
 # Confirmations are folded into the counts by a flush this often (seconds); the public page is cached this long.
 VIGIL_SIGNATURE_COUNT_FLUSH_SECONDS = float(env_int("VIGIL_SIGNATURE_COUNT_FLUSH_MS", 2000)) / 1000
-VIGIL_PETITION_PAGE_CACHE_SECONDS = env_int("VIGIL_PETITION_PAGE_CACHE_SECONDS", 5)
+VIGIL_PETITION_PAGE_CACHE_SECONDS = env_int("VIGIL_PETITION_PAGE_CACHE_SECONDS", 1)
 # The dashboard flags this many signatures from one hashed address, or one e-mail domain, within one hour.
 VIGIL_SIGNATURE_BURST_THRESHOLD = env_int("VIGIL_SIGNATURE_BURST_THRESHOLD", 25)
 VIGIL_LINK_SCHEME = "https" if _https else "http"  # e-mailed links

@@ -19,6 +19,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core import pagecache
 from petitions.charts import signatures_chart_svg
 from petitions.models import (
     MembershipRole,
@@ -62,6 +63,21 @@ def petition_public(*, slug: str) -> Petition:
             raise Http404("No petition at this address.")
         _cache_set(key, petition, settings.VIGIL_PETITION_PAGE_CACHE_SECONDS)
     return petition
+
+
+def petition_public_changed(*, petition: Petition) -> None:
+    """A petition's public side changed (text, state, image): once the change commits, forget its cached row and
+    figures, then mark the pages that show it out of date (in that order, so a rebuild cannot read the old row)."""
+    keys = [f"petitions:by-slug:{petition.slug}", f"petitions:stats:{petition.pk}"]
+
+    def forget() -> None:
+        try:
+            cache.delete_many(keys)
+        except Exception:
+            logger.warning("Cache unavailable; %s expire on their own", keys, exc_info=True)
+
+    pagecache.after_commit(forget)
+    pagecache.content_changed()
 
 
 @dataclass

@@ -7,8 +7,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import pagecache
 from core.images import renditions_current, renditions_store
 from core.sanitize import sanitize_article_html
+from petitions import selectors
 from petitions.models import (
     MembershipRole,
     Petition,
@@ -98,6 +100,7 @@ def petition_image_render(*, petition_id: int) -> Petition | None:
     stored = renditions_store(petition.image)
     Petition.objects.filter(pk=petition_id, image=source_name).update(renditions=stored)
     petition.refresh_from_db()
+    selectors.petition_public_changed(petition=petition)
     return petition
 
 
@@ -116,6 +119,7 @@ def _move(*, petition: Petition, allowed: tuple[str, ...], to: str, stamp: str, 
         Petition.objects.filter(pk=petition.pk).update(**fields)
     for name, value in fields.items():
         setattr(petition, name, value)
+    selectors.petition_public_changed(petition=petition)
     logger.info("Petition %s is now %s", petition.pk, to)
     return petition
 
@@ -190,6 +194,8 @@ def petitions_anonymise_due(*, now: datetime | None = None) -> int:
     for petition_id in due.values_list("pk", flat=True):
         done += signatures_anonymise_closed(petition_ids=[petition_id], now=now)
         Petition.objects.filter(pk=petition_id).update(signers_anonymised_at=now)
+    if done:
+        pagecache.content_changed()  # names gone from the pages' lists of recent signers
     return done
 
 

@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core import pagecache
 from core.text import plain_paragraphs
 from petitions.models import JobState, Letter, LetterCompile, LetterKind, LetterState, LetterVersion
 from signatures.models import SignOn, SignOnState
@@ -81,6 +82,7 @@ def letter_save(*, letter: Letter, title: str, body: str, by, now: datetime | No
                 letter=current, number=number, title=title, body=body, created_at=now, created_by=by
             )
         Letter.objects.filter(pk=letter.pk).update(title=title, body=body, current_version=version)
+        pagecache.content_changed()
     letter.title, letter.body, letter.current_version = title, body, version
     return version
 
@@ -92,6 +94,7 @@ def letter_open(*, letter: Letter, now: datetime | None = None) -> Letter:
     )
     if not updated:
         raise LetterError("This letter is already open.")
+    pagecache.content_changed()
     letter.refresh_from_db()
     return letter
 
@@ -100,6 +103,7 @@ def letter_close(*, letter: Letter, now: datetime | None = None) -> Letter:
     now = now or timezone.now()
     if not Letter.objects.filter(pk=letter.pk, state=LetterState.OPEN).update(state=LetterState.CLOSED, closed_at=now):
         raise LetterError("Only an open letter can be closed.")
+    pagecache.content_changed()
     letter.refresh_from_db()
     return letter
 

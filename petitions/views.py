@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.middleware import user_has_totp
+from core import pagecache
 from core.net import client_ip
 from petitions import selectors, services
 from petitions.forms import InvalidateForm, MemberForm, PetitionForm, ResendForm, SignForm, TransitionForm
@@ -33,16 +34,21 @@ logger = logging.getLogger(__name__)
 
 
 @require_GET
+@pagecache.shared_page(live=True, query={"page": pagecache.small_page_number})
 def petition_list(request: HttpRequest) -> HttpResponse:
     page = selectors.petitions_public_page(page_number=request.GET.get("page"))
     return render(request, "petitions/petition_list.html", {"page": page})
 
 
+ORIGIN_FIELDS = ("utm_source", "utm_medium", "utm_campaign")
+pagecache.hole_register("referrer", lambda request: request.headers.get("Referer", "")[:2000])
+for _name in ORIGIN_FIELDS:
+    pagecache.hole_register(_name, lambda request, name=_name: request.GET.get(name, "")[:100])
+
+
 def _origin_initial(request: HttpRequest) -> dict:
-    return {
-        "referrer": request.headers.get("Referer", "")[:2000],
-        **{name: request.GET.get(name, "")[:100] for name in ("utm_source", "utm_medium", "utm_campaign")},
-    }
+    """Where the signer came from, kept with the signature: per visitor, so holes in a shared copy of the page."""
+    return {name: pagecache.visitor_value(request, name) for name in ("referrer", *ORIGIN_FIELDS)}
 
 
 def _detail(request: HttpRequest, petition: Petition, form: SignForm, *, status: int = 200, notice: str = ""):
@@ -60,8 +66,11 @@ def _detail(request: HttpRequest, petition: Petition, form: SignForm, *, status:
 
 
 @require_GET
+@pagecache.shared_page(live=True)
 def petition_detail(request: HttpRequest, slug: str) -> HttpResponse:
     petition = selectors.petition_public(slug=slug)
+    if petition.accepts_signatures():
+        pagecache.expires_at(request, petition.closes_at)  # a copy with the form never outlives the closing time
     return _detail(request, petition, SignForm(petition=petition, initial=_origin_initial(request)))
 
 
@@ -165,6 +174,7 @@ def _sign_problem(request: HttpRequest, slug: str, form: SignForm, *, status: in
 
 
 @require_GET
+@pagecache.shared_page()
 def petition_thanks(request: HttpRequest, slug: str) -> HttpResponse:
     petition = selectors.petition_public(slug=slug)
     return render(request, "petitions/thanks.html", {"petition": petition})

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core import pagecache
 from petitions import selectors
 from petitions import selectors_deliverables as deliverables
 from petitions.downloads import private_file_response
@@ -53,6 +54,7 @@ def _letter_page(request, petition, letter, form, *, status=200, notice=""):
 
 
 @require_http_methods(["GET", "POST"])
+@pagecache.shared_page(query={"page": pagecache.small_page_number})
 def letter_detail(request: HttpRequest, slug: str, letter_slug: str) -> HttpResponse:
     petition = selectors.petition_public(slug=slug)
     letter = deliverables.letter_public(petition=petition, slug=letter_slug)

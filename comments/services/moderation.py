@@ -25,6 +25,8 @@ from comments.models import (
 )
 from comments.services.counts import counts_apply_move
 from comments.services.errors import ModerationError
+from comments.services.writing import comment_discussion_scopes
+from core import pagecache
 
 MODERATE_PERMISSION = "comments.moderate_comment"
 APPROVABLE = (CommentState.HELD, CommentState.HIDDEN_BY_FLAGS, CommentState.VISIBLE)
@@ -211,6 +213,7 @@ def _reverse_comment_decision(*, action: ModerationAction, now: datetime) -> Non
         open_flag_count=F("open_flag_count") + reopened,
     )
     comment.refresh_from_db(fields=["state", "open_flag_count"])
+    pagecache.content_changed(*comment_discussion_scopes(comment))
     counts_apply_move(
         comment=comment,
         old_state=old_state,

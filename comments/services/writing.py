@@ -30,6 +30,7 @@ from comments.services.errors import (
     DiscussionClosed,
     FlagDuplicate,
 )
+from core import pagecache
 from core.sanitize import sanitize_reader_html
 
 HOLD_REASON_NEW_ACCOUNT = "New accounts' first comments are checked by a moderator before they appear."
@@ -43,6 +44,12 @@ class Eligibility:
     allowed: bool
     reason: str = ""
     suspension: Suspension | None = None
+
+
+def comment_discussion_scopes(comment: Comment) -> list[str]:
+    """The cached pages a comment appears on: its article's discussion (core.pagecache)."""
+    slug = Article.objects.filter(pk=comment.article_id).values_list("slug", flat=True).first()
+    return [pagecache.discussion_scope(slug)] if slug else []
 
 
 def comment_eligibility(*, user, now: datetime | None = None) -> Eligibility:

@@ -27,6 +27,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from core import pagecache
 from core.images import CleanImage, ImageRejected, clean_image, validate_image_upload
 from core.mail import outbound_email_queue
 from signatures.email import InvalidEmail, email_canonical, email_for_sending
@@ -275,6 +276,8 @@ def signon_confirm(*, token: str, now: datetime | None = None) -> tuple[SignOn, 
     updated = SignOn.objects.filter(pk=signon.pk, generation=signon.generation, state=SignOnState.PENDING).update(
         state=SignOnState.CONFIRMED, confirmed_at=now
     )
+    if updated:
+        pagecache.content_changed()
     signon.refresh_from_db()
     return signon, bool(updated)
 
@@ -292,6 +295,7 @@ def signon_review(*, signon: SignOn, verify: bool, by, note: str = "", now: date
         SignOn.objects.filter(pk=signon.pk).exclude(state=SignOnState.REJECTED).update(
             state=SignOnState.REJECTED, reviewed_at=now, reviewed_by=by, review_note=note[:500]
         )
+    pagecache.content_changed()  # the public letter lists verified co-signers
     signon.refresh_from_db()
     return signon
 
@@ -326,3 +330,4 @@ def signon_logo_render(*, signon_id: int) -> None:
             }
         )
     SignOn.objects.filter(pk=signon_id, logo=source).update(renditions=stored)
+    pagecache.content_changed()
