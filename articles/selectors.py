@@ -1,8 +1,10 @@
 """Reads that the article pages, feeds and search need; every one loads its relations up front."""
 
 import html
+import logging
 import re
 
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import F, Prefetch, Q, QuerySet
@@ -11,8 +13,11 @@ from django.utils import timezone
 
 from articles.models import Article, ArticleImage, Author, Section
 
+logger = logging.getLogger(__name__)
+
 PAGE_SIZE = 20
 SEARCH_MAX_QUERY = 200
+NAV_SECTIONS_KEY = "articles:nav-sections"
 
 
 def _with_relations(queryset: QuerySet[Article]) -> QuerySet[Article]:
@@ -27,7 +32,27 @@ def _listing(queryset: QuerySet[Article]) -> QuerySet[Article]:
 
 
 def sections_for_navigation() -> list[Section]:
-    return list(Section.objects.all())
+    """The header's sections, on every page a person gets rendered for them: kept in the cache until a section
+    changes (articles.apps forgets them then), since a query costs several times a cache read."""
+    try:
+        sections = cache.get(NAV_SECTIONS_KEY)
+    except Exception:
+        logger.warning("Cache unavailable; reading the sections from the database", exc_info=True)
+        return list(Section.objects.all())
+    if sections is None:
+        sections = list(Section.objects.all())
+        try:
+            cache.set(NAV_SECTIONS_KEY, sections, timeout=3600)
+        except Exception:
+            logger.warning("Cache unavailable; the sections were not kept", exc_info=True)
+    return sections
+
+
+def sections_for_navigation_forget() -> None:
+    try:
+        cache.delete(NAV_SECTIONS_KEY)
+    except Exception:
+        logger.warning("Cache unavailable; the header's sections expire on their own within an hour", exc_info=True)
 
 
 def articles_latest(*, limit: int = 10) -> list[Article]:

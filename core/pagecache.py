@@ -43,6 +43,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
 from django.middleware.csrf import get_token
+from django.shortcuts import render
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 from django.utils.html import escape
@@ -73,11 +74,12 @@ def _marker(name: str) -> str:
     return f"vigilhole{digest[:24]}"
 
 
-def visitor_value(request: HttpRequest, name: str) -> str:
-    """A per-visitor value for a page: the value itself, or, while a shared copy is being rendered, its hole."""
+def visitor_value(request: HttpRequest, name: str, values: dict[str, str] | None = None) -> str:
+    """A per-visitor value for a page: the value itself, or, while a shared copy is being rendered, its hole.
+    The value comes from `values` if given there, else from the hole registered under `name`."""
     build = getattr(request, "_pagecache_build", None)
     if build is None:
-        return _HOLES[name](request)
+        return values[name] if values and name in values else _HOLES[name](request)
     build.holes.add(name)
     return _marker(name)
 
@@ -208,14 +210,48 @@ def shared_page(
                 if value and not check(value):
                     return _private(view(request, *args, **kwargs))
                 params.append((param, value))
-            key_source = f"{name}|{request.scheme}|{request.get_host()}|{request.path}|{params}"
-            key = _ENTRY_PREFIX + hashlib.sha256(key_source.encode()).hexdigest()[:40]
+            key = _key(request, f"{name}|{request.path}|{params}")
             gen_keys = [_GEN_PREFIX + CONTENT] + [_GEN_PREFIX + s for s in (scopes(**kwargs) if scopes else [])]
             return _serve(request, view, args, kwargs, key=key, gen_keys=gen_keys, params=params, live=live)
 
         return wrapped
 
     return decorator
+
+
+def shared_render(
+    request: HttpRequest,
+    template_name: str,
+    context: dict,
+    *,
+    key: tuple,
+    values: dict[str, str] | None = None,
+) -> HttpResponse:
+    """Render a template that is the same for many visitors, once per `key`, from the shared cache.
+
+    For pages that cannot be cached whole because the view must run (a confirmation link is checked before its
+    page is shown) but whose HTML is the same for everyone in the same case. `values` are the per-visitor parts,
+    given by the view: each is a hole in the shared copy, filled for this request. The copy follows the site's
+    content generation. HTTP caching is left to the view (these pages are usually never_cache).
+    """
+    values = values or {}
+
+    def view(request):
+        holes = {name: visitor_value(request, name, values) for name in values}
+        return render(request, template_name, {**context, **holes})
+
+    if not _eligible(request):
+        return _private(view(request))
+    cache_key = _key(request, f"render|{template_name}|{key}")
+    return _serve(
+        request, view, (), {}, key=cache_key, gen_keys=[_GEN_PREFIX + CONTENT], params=[], live=False, values=values
+    )
+
+
+def _key(request: HttpRequest, source: str) -> str:
+    # Pages hold absolute links (canonical, sharing), so the scheme and host are part of what they are.
+    full = f"{request.scheme}|{request.get_host()}|{source}"
+    return _ENTRY_PREFIX + hashlib.sha256(full.encode()).hexdigest()[:40]
 
 
 def _eligible(request: HttpRequest) -> bool:
@@ -243,7 +279,7 @@ def _warn(message: str) -> None:
         logger.warning(message, exc_info=True)
 
 
-def _serve(request, view, args, kwargs, *, key, gen_keys, params, live) -> HttpResponse:
+def _serve(request, view, args, kwargs, *, key, gen_keys, params, live, values=None) -> HttpResponse:
     try:
         found = cache.get_many([key, *gen_keys])
     except Exception:
@@ -258,22 +294,22 @@ def _serve(request, view, args, kwargs, *, key, gen_keys, params, live) -> HttpR
         and (entry.valid_until is None or now < entry.valid_until)
     )
     if usable and now < entry.fresh_until:
-        return _respond(request, entry)
+        return _respond(request, entry, values)
     lock = key + ":lock"
     if _try_lock(lock):
         try:
             built = _build(request, view, args, kwargs, params=params, generations=generations, live=live)
             if isinstance(built, _Entry):
                 _store(key, built)
-                return _respond(request, built)
+                return _respond(request, built, values)
             return _private(built)
         finally:
             _unlock(lock)
     if usable:
-        return _respond(request, entry)  # out of date only by age: the previous copy while another rebuilds it
+        return _respond(request, entry, values)  # out of date only by age: the previous copy while another rebuilds it
     waited = _wait_for(key, generations, deadline=time.monotonic() + settings.VIGIL_PAGE_CACHE_WAIT_SECONDS)
     if waited is not None:
-        return _respond(request, waited)
+        return _respond(request, waited, values)
     return _private(view(request, *args, **kwargs))
 
 
@@ -363,14 +399,17 @@ def _build(request, view, args, kwargs, *, params, generations, live):
     )
 
 
-def _respond(request: HttpRequest, entry: _Entry) -> HttpResponse:
+def _respond(request: HttpRequest, entry: _Entry, values: dict[str, str] | None = None) -> HttpResponse:
+    """The shared copy with this visitor's values filled in, and the headers that say how it may be kept."""
     body = entry.body
     visitor = hashlib.sha256()
     for name in entry.holes:
-        value = _HOLES[name](request)
+        value = values[name] if values is not None and name in values else _HOLES[name](request)
         body = body.replace(_marker(name).encode(), escape(value).encode())
         # The CSRF hole is bound to the visitor's secret, not to the masked token, which differs on every request.
         visitor.update((request.META.get("CSRF_COOKIE", "") if name == "csrf" else value).encode() + b"\0")
+    if values is not None:  # a shared rendering inside a view that decides its own HTTP caching
+        return HttpResponse(body, content_type=entry.content_type)
     etag = f'W/"{entry.etag}-{visitor.hexdigest()[:12]}"' if entry.holes else f'"{entry.etag}"'
     last_modified = int(entry.built)
     if _not_modified(request, etag=etag, last_modified=None if entry.holes else last_modified):

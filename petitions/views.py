@@ -209,11 +209,19 @@ def _token_problem(request: HttpRequest, exc: Exception, *, status: int) -> Http
 @never_cache
 @require_http_methods(["GET", "POST"])
 def signature_confirm(request: HttpRequest, token: str) -> HttpResponse:
-    """GET shows a button (mail scanners open links; only a person presses the button); POST confirms."""
+    """GET shows a button (mail scanners open links; only a person presses the button); POST confirms.
+
+    Every signer of a surge comes through both, so their pages are rendered once per petition and case (the same
+    HTML for everyone: pagecache.shared_render); only the CSRF token and the withdrawal link differ per signer.
+    """
     try:
         if request.method == "GET":
             signature = signing.signature_for_confirm_token(token=token)
-            return render(request, "petitions/confirm.html", {"signature": signature, "petition": signature.petition})
+            petition = signature.petition
+            context = {"petition": petition, "confirmed": signature.is_confirmed}
+            return pagecache.shared_render(
+                request, "petitions/confirm.html", context, key=(petition.pk, signature.is_confirmed)
+            )
         signature, first_time = signing.signature_confirm(token=token)
     except signing.TokenInvalid as exc:
         return _token_problem(request, exc, status=400)
@@ -223,18 +231,19 @@ def signature_confirm(request: HttpRequest, token: str) -> HttpResponse:
         return _token_problem(request, exc, status=409)
     petition = signature.petition
     url = request.build_absolute_uri(petition.get_absolute_url())
-    return render(
+    context = {
+        "petition": petition,
+        "first_time": first_time,
+        "share_url": url,
+        "share_links": selectors.share_links(url=url, text=petition.title),
+    }
+    withdraw_url = reverse("petitions:signature_withdraw", args=[signing.signature_withdraw_token(signature=signature)])
+    return pagecache.shared_render(
         request,
         "petitions/confirmed.html",
-        {
-            "petition": petition,
-            "first_time": first_time,
-            "share_url": url,
-            "share_links": selectors.share_links(url=url, text=petition.title),
-            "withdraw_url": reverse(
-                "petitions:signature_withdraw", args=[signing.signature_withdraw_token(signature=signature)]
-            ),
-        },
+        context,
+        key=(petition.pk, first_time),
+        values={"withdraw_url": withdraw_url},
     )
 
 

@@ -15,7 +15,15 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _render_every_time(settings):
+    """These tests count the queries of rendering a page; a copy from the page cache makes none (see
+    tests/core/test_pagecache.py)."""
+    settings.VIGIL_PAGE_CACHE = False
+
+
 def _queries(client, url: str) -> int:
+    client.get(url)  # what stays cached between pages (the header's sections) is in place, as in a running site
     with CaptureQueriesContext(connection) as context:
         response = client.get(url)
     assert response.status_code == 200, url
