@@ -7,6 +7,7 @@ import time
 import pytest
 import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -17,10 +18,10 @@ from articles.services import article_save
 from comments.services import comment_remove, moderation_action_reverse
 from core import pagecache
 from petitions.services import petition_close
-from signatures.services.signon import signon_review
-from tests.comments.factories import post
 from signatures.models import SignOnState
 from signatures.services.signing import signature_confirm_token, signature_withdraw_token
+from signatures.services.signon import signon_review
+from tests.comments.factories import post
 from tests.deliverables.factories import OpenLetterFactory, SignOnFactory, organiser_of
 from tests.factories import PublishedArticleFactory, VerifiedUserFactory, staff_user
 from tests.petitions.factories import OpenPetitionFactory, PendingSignatureFactory
@@ -67,7 +68,7 @@ def test_no_visitor_value_is_stored_and_each_visitor_gets_their_own():
     url = petition.get_absolute_url()
     Client().get(url + "?utm_source=alice-newsletter&fbclid=alice-click", HTTP_REFERER="https://alice.example/p")
     [stored] = _stored_pages()
-    for personal in (b"alice", b"csrfmiddlewaretoken\" value=\"" + b"x"):
+    for personal in (b"alice", b'csrfmiddlewaretoken" value="' + b"x"):
         assert personal not in stored
     assert TOKEN.search(stored.decode("latin-1")) is None or "vigilhole" in TOKEN.search(stored.decode("latin-1"))[1]
 
@@ -141,7 +142,7 @@ def test_a_removed_comment_leaves_the_discussion_at_once_and_a_reversal_brings_i
 def test_a_closed_petition_is_never_offered_with_its_form_from_the_cache():
     petition = OpenPetitionFactory()
     client = Client()
-    assert 'action="/petitions/%s/sign/"' % petition.slug in client.get(petition.get_absolute_url()).content.decode()
+    assert f'action="/petitions/{petition.slug}/sign/"' in client.get(petition.get_absolute_url()).content.decode()
     petition_close(petition=petition)
     page = client.get(petition.get_absolute_url()).content.decode()
     assert "Signing is closed" in page and "/sign/" not in page
@@ -174,10 +175,8 @@ def test_out_of_date_by_age_serves_the_previous_copy_while_another_request_rebui
     client = Client()
     client.get(article.get_absolute_url())
     time.sleep(0.3)
-    [key] = [k for k in redis.Redis.from_url(settings.REDIS_URL).scan_iter("*pagecache:page:*")]
+    [key] = list(redis.Redis.from_url(settings.REDIS_URL).scan_iter("*pagecache:page:*"))
     lock = key.decode().split(":", 2)[2] + ":lock"  # the cache's own key, without its prefix and version
-    from django.core.cache import cache
-
     assert cache.add(lock, 1, timeout=10)  # another request is rebuilding it
     response, queries = _queries(client, article.get_absolute_url())
     assert response.status_code == 200 and queries == 0
@@ -192,8 +191,6 @@ def test_out_of_date_by_an_edit_is_never_served_even_while_another_request_rebui
     client = Client()
     client.get(article.get_absolute_url())
     [key] = list(redis.Redis.from_url(settings.REDIS_URL).scan_iter("*pagecache:page:*"))
-    from django.core.cache import cache
-
     cache.add(key.decode().split(":", 2)[2] + ":lock", 1, timeout=10)
     article.title = "After the correction"
     article_save(article=article)
@@ -238,8 +235,13 @@ def test_confirmation_pages_share_their_html_but_not_the_token_or_the_withdrawal
 
 
 @override_settings(
-    CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0",
-                        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}}}  # fmt: skip
+    CACHES={
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }  # fmt: skip
 )
 def test_pages_are_rendered_for_each_visitor_when_the_cache_is_down():
     article = PublishedArticleFactory(title="Still readable")
