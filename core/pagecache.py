@@ -405,7 +405,10 @@ def _respond(request: HttpRequest, entry: _Entry, values: dict[str, str] | None 
     visitor = hashlib.sha256()
     for name in entry.holes:
         value = values[name] if values is not None and name in values else _HOLES[name](request)
-        body = body.replace(_marker(name).encode(), escape(value).encode())
+        marker = _marker(name).encode()
+        if not value:  # Django leaves out an input's value attribute when it is empty: so does the copy
+            body = body.replace(b' value="' + marker + b'"', b"")
+        body = body.replace(marker, escape(value).encode())
         # The CSRF hole is bound to the visitor's secret, not to the masked token, which differs on every request.
         visitor.update((request.META.get("CSRF_COOKIE", "") if name == "csrf" else value).encode() + b"\0")
     if values is not None:  # a shared rendering inside a view that decides its own HTTP caching

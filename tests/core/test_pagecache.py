@@ -260,3 +260,22 @@ def test_holes_cannot_be_written_by_content():
         pagecache._marker.cache_clear()
         assert pagecache._marker("csrf") != marker
     pagecache._marker.cache_clear()
+
+
+@pytest.mark.parametrize("kind", ["petition", "article", "discussion", "home"])
+def test_a_page_from_the_cache_is_the_page_rendered_for_the_visitor(kind, settings):
+    petition = OpenPetitionFactory()
+    article = PublishedArticleFactory(related_petition=petition)
+    post(article=article, text="A first comment")
+    url = {
+        "petition": petition.get_absolute_url() + "?utm_source=list&utm_medium=mail",
+        "article": article.get_absolute_url(),
+        "discussion": f"/news/{article.slug}/discussion/",
+        "home": "/",
+    }[kind]
+    headers = {"HTTP_REFERER": "https://news.example.net/a?b=1&c=<2>"}
+    Client().get(url, **headers)  # stores the copy
+    cached = Client().get(url, **headers)
+    settings.VIGIL_PAGE_CACHE = False
+    rendered = Client().get(url, **headers)
+    assert TOKEN.sub("", cached.content.decode()) == TOKEN.sub("", rendered.content.decode())
