@@ -2,6 +2,7 @@
 soon a change reaches the pages."""
 
 import re
+import threading
 import time
 
 import pytest
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client, override_settings
+from django.test.signals import template_rendered
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -279,3 +281,57 @@ def test_a_page_from_the_cache_is_the_page_rendered_for_the_visitor(kind, settin
     settings.VIGIL_PAGE_CACHE = False
     rendered = Client().get(url, **headers)
     assert TOKEN.sub("", cached.content.decode()) == TOKEN.sub("", rendered.content.decode())
+
+
+def _concurrent_visits(url: str, visitors: int) -> tuple[list[int], int]:
+    """`visitors` anonymous requests at once, each on its own thread and database connection; their statuses and
+    how many times the story's template was rendered meanwhile."""
+    renders = []
+
+    def rendered(sender, template, **kwargs):
+        if template.name == "articles/article_detail.html":
+            renders.append(1)
+
+    statuses = []
+    barrier = threading.Barrier(visitors)
+
+    def visit():
+        try:
+            barrier.wait()
+            statuses.append(Client().get(url).status_code)
+        finally:
+            connection.close()
+
+    template_rendered.connect(rendered)
+    try:
+        threads = [threading.Thread(target=visit) for _ in range(visitors)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        template_rendered.disconnect(rendered)
+    return statuses, len(renders)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_visitors_at_a_copy_out_of_date_by_age_cause_one_rebuild(settings):
+    settings.VIGIL_PAGE_CACHE_LIVE_SECONDS = 1.0  # long enough that the rebuilt copy is fresh for every visitor
+    article = PublishedArticleFactory()
+    Client().get(article.get_absolute_url())
+    time.sleep(1.1)
+    statuses, renders = _concurrent_visits(article.get_absolute_url(), 8)
+    assert statuses == [200] * 8
+    assert renders == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_visitors_at_a_copy_out_of_date_by_an_edit_wait_for_one_rebuild():
+    article = PublishedArticleFactory(title="Before the correction")
+    Client().get(article.get_absolute_url())
+    article.title = "After the correction"
+    article_save(article=article)
+    statuses, renders = _concurrent_visits(article.get_absolute_url(), 8)
+    assert statuses == [200] * 8
+    assert renders == 1
+    assert "After the correction" in Client().get(article.get_absolute_url()).content.decode()
