@@ -22,6 +22,12 @@ print(home.status_code, article.status_code, search.status_code, gallery.status_
 print("recognition" in home.content.decode(), "View 3 images" in article.content.decode())
 print("A tech giant is selling face recognition" in search.content.decode())
 print(all(image.renditions for image in ArticleImage.objects.all()))
+from articles.models import Article
+from articles.services import article_save
+story = Article.objects.get(slug="face-recognition-sold-to-police")
+story.title = "A corrected headline"
+article_save(article=story)
+print("A corrected headline" in c.get("/news/face-recognition-sold-to-police/").content.decode())
 """
 
 
@@ -40,5 +46,6 @@ def test_demo_story_is_served_on_sqlite_with_tasks_in_process(tmp_path):
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    lines = result.stdout.strip().splitlines()[-4:]
-    assert lines == ["200 200 200 200", "True True", "True", "True"], result.stdout[-3000:]
+    lines = result.stdout.strip().splitlines()[-5:]
+    # The last line: the local-memory cache serves the story's copy, and an edit replaces it at once.
+    assert lines == ["200 200 200 200", "True True", "True", "True", "True"], result.stdout[-3000:]
