@@ -16,8 +16,10 @@ Guarantees and limits
   of the drain lock (checked in the same Lua call that trims): a worker that dies mid-batch leaves the batch for the
   next drain. Writing a batch twice is harmless: the second time every row is a repeat signed at the same moment,
   so nothing is sent again.
-- A row the database refuses (it should not happen: the view checked it) is set aside on a "failed" list kept for
-  VIGIL_SIGNATURE_PENDING_PURGE_DAYS and logged as an error, so one bad row never blocks the others.
+- A row that cannot be written (refused by the database, or an entry that is not a signature at all; it should not
+  happen: the view checked it) is set aside on a "failed" list kept for VIGIL_SIGNATURE_PENDING_PURGE_DAYS and
+  logged as an error, so one bad row never blocks the others. Only a database that cannot be reached (or a deadlock
+  or timeout) leaves the batch in the list for the next drain.
 - Redis down: the rate limits fail open and nothing is queued, so the view writes the signature itself
   (signature_create). Signing keeps working.
 - The list lives in the Redis of the rate limits (it must be, for the single round trip). That Redis must keep what
@@ -35,7 +37,7 @@ from datetime import UTC, datetime
 import redis
 from django.conf import settings
 from django.core.cache import caches
-from django.db import DataError, IntegrityError, transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from signatures.ratelimits import redis_client
@@ -127,10 +129,16 @@ def signature_intake_backlog() -> int:
         return 0
 
 
+# What says the database could not be reached (or could not finish now: a deadlock, a timeout): the batch stays in
+# the list for the next drain. Any other error is about the rows themselves.
+_TRANSIENT = (OperationalError, InterfaceError)
+
+
 def _write(entries: list[bytes]) -> None:
-    """Write one batch in one transaction. If the database refuses the batch (a constraint or a value, which the
-    view's checks should make impossible), write it row by row and set aside the rows it refuses. A database that
-    cannot be reached raises: the batch stays in the list for the next drain."""
+    """Write one batch in one transaction. If the batch fails for a reason of its rows (a constraint, a value, an
+    entry that reads as JSON but is not a signature: none should get past the view's checks), write it row by row
+    and set aside the rows that fail, so that one bad entry never holds up the others. A database that cannot be
+    reached raises: the batch stays in the list for the next drain."""
     parsed, bad = [], []
     for entry in entries:
         try:
@@ -141,14 +149,19 @@ def _write(entries: list[bytes]) -> None:
     try:
         with transaction.atomic():
             signatures_write(rows=[row for _entry, row in parsed])
-    except (IntegrityError, DataError):
+    except _TRANSIENT:
+        raise
+    except Exception:
         logger.exception("The signing intake's batch of %d was refused; writing its rows one by one", len(parsed))
         for entry, row in parsed:
             try:
                 with transaction.atomic():
                     signatures_write(rows=[row])
-            except (IntegrityError, DataError):
-                logger.exception("A signature on petition %s was refused by the database", row.get("petition_id"))
+            except _TRANSIENT:
+                raise
+            except Exception:
+                logger.exception("An entry of the signing intake could not be written (petition %s)",
+                                 row.get("petition_id"))  # fmt: skip
                 bad.append(entry)
     if bad:
         _set_aside(bad)

@@ -150,6 +150,32 @@ def test_rows_the_database_refuses_are_set_aside_and_the_rest_are_written(client
     assert intake.signature_intake_backlog() == 0
 
 
+@pytest.mark.parametrize(
+    "malformed",
+    [
+        {"signed_at": 1767225600.0},  # readable, but missing every field of a signature
+        {"petition_id": "not a number", "canonical_email": "x@example.org", "signed_at": 1767225600.0},
+        ["a", "list"],
+    ],
+)
+def test_a_malformed_entry_is_set_aside_and_never_stops_the_intake(client, petition, malformed, caplog):
+    client_ = redis_client()
+    _post(client, petition, email="before@example.org")
+    client_.rpush(intake.intake_key(), json.dumps(malformed))
+    _post(client, petition, email="after@example.org")
+    with caplog.at_level(logging.ERROR):
+        assert intake.signature_intake_drain() == 3
+    assert sorted(Signature.objects.values_list("canonical_email", flat=True)) == [
+        "after@example.org",
+        "before@example.org",
+    ]
+    assert client_.lrange(intake._key("failed"), 0, -1) == [json.dumps(malformed).encode()]
+    assert intake.signature_intake_backlog() == 0
+    _post(client, petition, email="later@example.org")  # the next drains are not held up by it
+    assert intake.signature_intake_drain() == 1
+    assert Signature.objects.count() == 3
+
+
 def test_a_batch_written_twice_after_a_crash_changes_nothing(client, petition):
     for email in ("one@example.org", "two@example.org"):
         _post(client, petition, email=email)
