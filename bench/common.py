@@ -1,5 +1,7 @@
-"""Shared pieces for the benchmarks: a throwaway database, a gunicorn server, and timing of HTTP requests."""
+"""Shared pieces for the benchmarks: a throwaway database, a gunicorn server, timing of HTTP requests, a raw HTTP/1.1
+client for load generators, and the CPU time of processes."""
 
+import asyncio
 import http.client
 import os
 import statistics
@@ -113,3 +115,55 @@ def summary(timings: list[float]) -> dict[str, float]:
         "p95": ordered[max(0, int(round(0.95 * len(ordered))) - 1)],
         "mean": statistics.fmean(ordered),
     }
+
+
+# --- For load generators: one connection per request, as a surge's visitors make them ------------------------
+
+
+async def raw_request(port: int, raw: bytes) -> tuple[int, dict, bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(raw)
+        await writer.drain()
+        data = await reader.read()
+    finally:
+        writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    headers: dict = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), []).append(value.strip())
+    return status, headers, body
+
+
+def raw_get(path: str, cookie: str = "") -> bytes:
+    extra = f"Cookie: {cookie}\r\n" if cookie else ""
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Connection: close\r\n\r\n".encode()
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a process has used; 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid: int) -> list[int]:
+    found = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return found
+    for child in children:
+        found.extend(descendants(int(child)))
+    return found
+
+
+def psql(sql: str, db: str = "postgres") -> str:
+    return subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-tAc", sql], check=True, capture_output=True, text=True
+    ).stdout.strip()

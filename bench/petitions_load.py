@@ -48,6 +48,7 @@ import random
 import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -55,6 +56,10 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import descendants, process_cpu, psql, raw_get, raw_request  # noqa: E402
+
 DB_NAME = "vigil_bench_petitions"
 SLUG = "bench-petition"
 INTAKE_KEY = "vigil:1:signatures:intake:queue"  # the cache's KEY_PREFIX and version, then the intake's name
@@ -77,29 +82,6 @@ ENV = {
 
 
 # --- The load generator (runs in its own process: --client) -----------------------------------------------------
-
-
-async def _request(port: int, raw: bytes) -> tuple[int, dict, bytes]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(raw)
-        await writer.drain()
-        data = await reader.read()
-    finally:
-        writer.close()
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ")[1])
-    headers: dict = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers.setdefault(name.strip().lower(), []).append(value.strip())
-    return status, headers, body
-
-
-def _get(path: str, cookie: str = "") -> bytes:
-    extra = f"Cookie: {cookie}\r\n" if cookie else ""
-    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Connection: close\r\n\r\n".encode()
 
 
 def _post(path: str, form: dict, token: str) -> bytes:
@@ -136,7 +118,7 @@ async def _client_main(args) -> None:
     connection.autocommit = True
 
     async def cookie_token() -> str:
-        _status, headers, _ = await _request(port, _get(f"/petitions/{SLUG}/"))
+        _status, headers, _ = await raw_request(port, raw_get(f"/petitions/{SLUG}/"))
         for value in headers.get("set-cookie", []):
             if value.startswith("csrftoken="):
                 return value.split(";", 1)[0].split("=", 1)[1]
@@ -157,7 +139,7 @@ async def _client_main(args) -> None:
                 kind, raw = make_request(rng, token)
                 start = time.perf_counter()
                 try:
-                    status, _, _ = await _request(port, raw)
+                    status, _, _ = await raw_request(port, raw)
                 except OSError:
                     status = 0
                 results[kind].append((time.perf_counter() - start, status))
@@ -167,7 +149,7 @@ async def _client_main(args) -> None:
         cpu[name] = {part: round(after[part] - before.get(part, 0.0), 2) for part in after}
 
     def trivial_request(rng, token):
-        return "trivial", _get("/bench/trivial/")
+        return "trivial", raw_get("/bench/trivial/")
 
     def sign_request(rng, token):
         if not confirm_queue.empty() and rng.random() < args.confirm_share:
@@ -209,26 +191,6 @@ async def _client_main(args) -> None:
                       "sign_stopped": time.time(), "people": counter["next"], "load": load, "cpu": cpu}))  # fmt: skip
 
 
-def _process_cpu(pid: int) -> float:
-    """CPU seconds (user + system, all threads) a process has used; 0 if it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _descendants(pid: int) -> list[int]:
-    found = [pid]
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return found
-    for child in children:
-        found.extend(_descendants(int(child)))
-    return found
-
-
 def _cpu_sample(connection, server_pids: list[int]) -> dict:
     """CPU seconds used so far by this benchmark's processes: the web server (gunicorn and its workers), the Celery
     worker and beat, PostgreSQL's backends on the benchmark database, and this load generator. Unlike requests
@@ -238,9 +200,9 @@ def _cpu_sample(connection, server_pids: list[int]) -> dict:
         backends = [pid for (pid,) in cursor.fetchall()]
     web, celery = (server_pids + [0])[0], server_pids[1:]
     return {
-        "web": sum(_process_cpu(pid) for pid in _descendants(web)) if web else 0.0,
-        "celery": sum(_process_cpu(pid) for root in celery for pid in _descendants(root)),
-        "postgres": sum(_process_cpu(pid) for pid in backends),
+        "web": sum(process_cpu(pid) for pid in descendants(web)) if web else 0.0,
+        "celery": sum(process_cpu(pid) for root in celery for pid in descendants(root)),
+        "postgres": sum(process_cpu(pid) for pid in backends),
         "load_generator": time.process_time(),
     }
 
@@ -270,12 +232,6 @@ def _summary(samples: list[tuple[float, int]], seconds: float, ok=lambda s: 200 
         "p99_ms": round(latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 1) if latencies else None,
         "errors": dict(Counter(str(status) for _, status in samples if not ok(status))),
     }
-
-
-def _psql(sql: str, db: str = "postgres") -> str:
-    return subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-tAc", sql], check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def _intake_backlog() -> int:
@@ -311,8 +267,8 @@ def main() -> None:
     env = {**os.environ, **ENV, "VIGIL_SIGN_INTAKE": "0" if args.no_intake else "1"}
     py = str(ROOT / ".venv" / "bin" / "python")
     print(__doc__.split("Caveat")[0].strip(), "\n")
-    _psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
-    _psql(f"CREATE DATABASE {DB_NAME}")
+    psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    psql(f"CREATE DATABASE {DB_NAME}")
     subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
     subprocess.run(["redis-cli", "-n", "7", "flushdb"], check=True, capture_output=True)
     subprocess.run(["redis-cli", "-n", "6", "flushdb"], check=True, capture_output=True)
@@ -366,11 +322,11 @@ def main() -> None:
 
         def confirmed_rows() -> int:
             sql = f"SELECT count(*) FROM signatures_signature WHERE petition_id={petition_id} AND state='confirmed'"
-            return int(_psql(sql, DB_NAME))
+            return int(psql(sql, DB_NAME))
 
         def tally() -> int:
             sql = f"SELECT confirmed FROM signatures_petitiontally WHERE petition_id={petition_id}"
-            return int(_psql(sql, DB_NAME) or 0)
+            return int(psql(sql, DB_NAME) or 0)
 
         written_after = None
         while time.time() - stopped < 60:
@@ -386,14 +342,14 @@ def main() -> None:
             time.sleep(0.1)
         mail_after = None
         while time.time() - stopped < 60:
-            if _psql("SELECT count(*) FROM core_outboundemail WHERE sent_at IS NULL", DB_NAME) == "0":
+            if psql("SELECT count(*) FROM core_outboundemail WHERE sent_at IS NULL", DB_NAME) == "0":
                 mail_after = time.time() - stopped
                 break
             time.sleep(0.2)
-        rows = _psql("SELECT state, count(*) FROM signatures_signature GROUP BY state ORDER BY state", DB_NAME)
-        duplicates = _psql("SELECT count(*) FROM (SELECT petition_id, canonical_email FROM signatures_signature "
+        rows = psql("SELECT state, count(*) FROM signatures_signature GROUP BY state ORDER BY state", DB_NAME)
+        duplicates = psql("SELECT count(*) FROM (SELECT petition_id, canonical_email FROM signatures_signature "
                            "GROUP BY 1, 2 HAVING count(*) > 1) d", DB_NAME)  # fmt: skip
-        outbox = _psql("SELECT count(*), count(sent_at) FROM core_outboundemail", DB_NAME)
+        outbox = psql("SELECT count(*), count(sent_at) FROM core_outboundemail", DB_NAME)
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)

@@ -53,7 +53,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.petitions_load import _descendants, _process_cpu  # noqa: E402
+from bench.common import descendants, process_cpu, psql, raw_get, raw_request  # noqa: E402
 
 SEED_DB = "vigil_bench_surge_seed"
 DB_NAME = "vigil_bench_surge"
@@ -87,29 +87,6 @@ COUNT = re.compile(rb'petition-progress__count"><strong>([\d,]+)</strong>')
 
 
 # --- The load generator (its own process: --client) --------------------------------------------------------------
-
-
-async def _request(port: int, raw: bytes) -> tuple[int, dict, bytes]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(raw)
-        await writer.drain()
-        data = await reader.read()
-    finally:
-        writer.close()
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ")[1])
-    headers: dict = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers.setdefault(name.strip().lower(), []).append(value.strip())
-    return status, headers, body
-
-
-def _get(path: str, cookie: str = "") -> bytes:
-    extra = f"Cookie: {cookie}\r\n" if cookie else ""
-    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Connection: close\r\n\r\n".encode()
 
 
 def _post(path: str, form: dict, cookie: str) -> bytes:
@@ -152,7 +129,7 @@ async def _client_main(args) -> None:
         async def timed(step: str, raw: bytes, ok) -> tuple[int, dict, bytes] | None:
             begin = time.perf_counter()
             try:
-                status, headers, body = await _request(port, raw)
+                status, headers, body = await raw_request(port, raw)
             except OSError:
                 status, headers, body = 0, {}, b""
             samples.setdefault(step, []).append((time.perf_counter() - begin, status, ok(status)))
@@ -170,7 +147,7 @@ async def _client_main(args) -> None:
 
     def page_round(path: str):
         async def one_round(timed, rng):
-            await timed("get", _get(path), lambda s: s == 200)
+            await timed("get", raw_get(path), lambda s: s == 200)
 
         return one_round
 
@@ -179,13 +156,13 @@ async def _client_main(args) -> None:
     async def flow_round(timed, rng):
         if not confirm_queue.empty():
             link = f"/petitions/confirm/{confirm_queue.get_nowait()}/"
-            got = await timed("confirm_get", _get(link), lambda s: s == 200)
+            got = await timed("confirm_get", raw_get(link), lambda s: s == 200)
             if got is None:
                 return
             token, cookie = _csrf(got[1], got[2])
             await timed("confirm_post", _post(link, {"csrfmiddlewaretoken": token}, cookie), lambda s: s == 200)
             return
-        got = await timed("page", _get(PETITION), lambda s: s == 200)
+        got = await timed("page", raw_get(PETITION), lambda s: s == 200)
         if got is None:
             return
         token, cookie = _csrf(got[1], got[2])
@@ -197,7 +174,7 @@ async def _client_main(args) -> None:
         got = await timed("sign", _post(PETITION + "sign/", form, cookie), lambda s: s == 303)
         if got is None:
             return
-        await timed("thanks", _get(got[1]["location"][0], cookie), lambda s: s == 200)
+        await timed("thanks", raw_get(got[1]["location"][0], cookie), lambda s: s == 200)
 
     async def feed_confirmations(stop: asyncio.Event) -> None:
         last = 0
@@ -224,7 +201,7 @@ async def _client_main(args) -> None:
 
 
 def _web_cpu(server_pids: list[int]) -> float:
-    return sum(_process_cpu(pid) for pid in _descendants(server_pids[0])) if server_pids else 0.0
+    return sum(process_cpu(pid) for pid in descendants(server_pids[0])) if server_pids else 0.0
 
 
 def _pending_after(connection, last: int) -> list[tuple[int, int]]:
@@ -240,12 +217,6 @@ def _pending_after(connection, last: int) -> list[tuple[int, int]]:
 # --- The orchestrator ------------------------------------------------------------------------------------------------
 
 
-def _psql(sql: str, db: str = "postgres") -> str:
-    return subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-tAc", sql], check=True, capture_output=True, text=True
-    ).stdout.strip()
-
-
 def _dockerfile_server() -> tuple[list[str], int]:
     """The gunicorn options and worker count the Dockerfile runs, so the benchmark serves as production does."""
     text = (ROOT / "Dockerfile").read_text()
@@ -255,20 +226,20 @@ def _dockerfile_server() -> tuple[list[str], int]:
 
 
 def _seed(py: str, env: dict, *, fresh: bool, signatures: int) -> None:
-    exists = _psql(f"SELECT 1 FROM pg_database WHERE datname = '{SEED_DB}'") == "1"
+    exists = psql(f"SELECT 1 FROM pg_database WHERE datname = '{SEED_DB}'") == "1"
     if exists and not fresh:
-        applied = int(_psql("SELECT count(*) FROM django_migrations", SEED_DB))
+        applied = int(psql("SELECT count(*) FROM django_migrations", SEED_DB))
         known = len(list(ROOT.glob("*/migrations/0*.py")))
         if applied >= known:
             return
     print(f"making the template database {SEED_DB} (demo content and {signatures:,} signatures) ...", flush=True)
-    _psql(f'DROP DATABASE IF EXISTS "{SEED_DB}" WITH (FORCE)')
-    _psql(f'CREATE DATABASE "{SEED_DB}"')
+    psql(f'DROP DATABASE IF EXISTS "{SEED_DB}" WITH (FORCE)')
+    psql(f'CREATE DATABASE "{SEED_DB}"')
     seed_env = {**env, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{SEED_DB}"}
     subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=seed_env, check=True)
     subprocess.run([py, "manage.py", "seed_demo", "--signatures", str(signatures)], cwd=ROOT, env=seed_env,
                    check=True, capture_output=True)  # fmt: skip
-    _psql("VACUUM ANALYZE", SEED_DB)
+    psql("VACUUM ANALYZE", SEED_DB)
 
 
 def _reader_session(py: str, env: dict) -> str:
@@ -286,7 +257,7 @@ def _sequential(port: int, path: str, cookie: str, count: int) -> list[float]:
         timings = []
         for _ in range(count):
             start = time.perf_counter()
-            status, _, body = await _request(port, _get(path, cookie))
+            status, _, body = await raw_request(port, raw_get(path, cookie))
             if status != 200 or b"Sign out" not in body:
                 raise RuntimeError(f"{path} as the signed-in reader answered {status}")
             timings.append((time.perf_counter() - start) * 1000)
@@ -352,11 +323,11 @@ def main() -> None:
     env = {**os.environ, **ENV, "PYTHONPATH": str(ROOT)}
     print(__doc__.split("Method")[1].strip(), "\n", flush=True)
     _seed(py, env, fresh=args.fresh, signatures=args.signatures)
-    _psql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    _psql(f'CREATE DATABASE "{DB_NAME}" TEMPLATE "{SEED_DB}"')
+    psql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    psql(f'CREATE DATABASE "{DB_NAME}" TEMPLATE "{SEED_DB}"')
     for db in ("9", "8"):
         subprocess.run(["redis-cli", "-n", db, "flushdb"], check=True, capture_output=True)
-    petition_id = int(_psql(f"SELECT id FROM petitions_petition WHERE slug = '{PETITION.split('/')[2]}'", DB_NAME))
+    petition_id = int(psql(f"SELECT id FROM petitions_petition WHERE slug = '{PETITION.split('/')[2]}'", DB_NAME))
     reader_cookie = "sessionid=" + _reader_session(py, env)
 
     command, workers = _dockerfile_server()
@@ -396,19 +367,15 @@ def main() -> None:
         stopped = time.time()
         data = json.loads(client.stdout.strip().splitlines()[-1])
 
-        def confirmed_rows() -> int:
-            sql = f"SELECT count(*) FROM signatures_signature WHERE petition_id={petition_id} AND state='confirmed'"
-            return int(_psql(sql, DB_NAME))
-
         def page_count() -> int:
-            _, _, body = asyncio.run(_request(args.port, _get(PETITION)))
+            _, _, body = asyncio.run(raw_request(args.port, raw_get(PETITION)))
             match = COUNT.search(body)
             return int(match.group(1).replace(b",", b"")) if match else -1
 
         exact_after = None
         if "flow" in data["results"]:
             while time.time() - stopped < 30:
-                if page_count() == confirmed_rows():
+                if page_count() == _confirmed_rows(petition_id):
                     exact_after = time.time() - stopped
                     break
                 time.sleep(0.1)
@@ -427,7 +394,7 @@ def main() -> None:
 
     results, cpu = data["results"], data["cpu"]
     print(f"cpu cores: {os.cpu_count()}   gunicorn: {' '.join(command[1:])}   clients: {args.clients}   "
-          f"petition: {confirmed_rows_text(petition_id)}")  # fmt: skip
+          f"petition: {_confirmed_rows(petition_id):,} confirmed signatures")  # fmt: skip
     base = None
     for name in [*PAGES, "flow"]:
         if name not in results:
@@ -473,9 +440,9 @@ def main() -> None:
     print(f"logs: {tmp}")
 
 
-def confirmed_rows_text(petition_id: int) -> str:
+def _confirmed_rows(petition_id: int) -> int:
     sql = f"SELECT count(*) FROM signatures_signature WHERE petition_id={petition_id} AND state='confirmed'"
-    return f"{int(_psql(sql, DB_NAME)):,} confirmed signatures"
+    return int(psql(sql, DB_NAME))
 
 
 if __name__ == "__main__":

@@ -41,13 +41,13 @@ from functools import wraps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import render
-from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 from django.utils.html import escape
-from django.utils.http import http_date, parse_http_date_safe
+from django.utils.http import http_date
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +75,17 @@ def _marker(name: str) -> str:
 
 
 def visitor_value(request: HttpRequest, name: str, values: dict[str, str] | None = None) -> str:
-    """A per-visitor value for a page: the value itself, or, while a shared copy is being rendered, its hole.
-    The value comes from `values` if given there, else from the hole registered under `name`."""
+    """A per-visitor value for a page: the value itself, or, while a shared copy is being rendered, its hole."""
     build = getattr(request, "_pagecache_build", None)
     if build is None:
-        return values[name] if values and name in values else _HOLES[name](request)
+        return _hole_value(request, name, values)
     build.holes.add(name)
     return _marker(name)
+
+
+def _hole_value(request: HttpRequest, name: str, values: dict[str, str] | None) -> str:
+    """This visitor's value for a hole: given by the view in `values`, else from the hole registered as `name`."""
+    return values[name] if values and name in values else _HOLES[name](request)
 
 
 def expires_at(request: HttpRequest, when: datetime | None) -> None:
@@ -139,15 +143,18 @@ def _bump(scopes) -> None:
         logger.exception("Could not mark cached pages out of date (%s); they expire on their own", ", ".join(scopes))
 
 
-def watch_models(*models, scopes: Callable | None = None) -> None:
+def watch_models(*models, scopes: Callable | None = None, forget: Callable | None = None) -> None:
     """Mark cached pages out of date whenever one of these models is saved or deleted (the admin included).
-    `scopes(instance)` names the scopes a row belongs to; the site's content if not given. Writes made with
-    QuerySet.update() send no signal: the services that make them call content_changed() themselves."""
+    `scopes(instance)` names the scopes a row belongs to; the site's content if not given. `forget(instance)`
+    drops other cached reads of the row first, so that no rebuild under the new generation can read them. Writes
+    made with QuerySet.update() send no signal: the services that make them call content_changed() themselves."""
     from django.db.models.signals import post_delete, post_save
 
     def receiver(sender, instance, **kwargs):
         if kwargs.get("raw"):
             return  # fixtures being loaded
+        if forget is not None:
+            after_commit(lambda: forget(instance))
         content_changed(*(scopes(instance) if scopes else ()))
 
     for model in models:
@@ -404,7 +411,7 @@ def _respond(request: HttpRequest, entry: _Entry, values: dict[str, str] | None 
     body = entry.body
     visitor = hashlib.sha256()
     for name in entry.holes:
-        value = values[name] if values is not None and name in values else _HOLES[name](request)
+        value = _hole_value(request, name, values)
         marker = _marker(name).encode()
         if not value:  # Django leaves out an input's value attribute when it is empty: so does the copy
             body = body.replace(b' value="' + marker + b'"', b"")
@@ -415,10 +422,7 @@ def _respond(request: HttpRequest, entry: _Entry, values: dict[str, str] | None 
         return HttpResponse(body, content_type=entry.content_type)
     etag = f'W/"{entry.etag}-{visitor.hexdigest()[:12]}"' if entry.holes else f'"{entry.etag}"'
     last_modified = int(entry.built)
-    if _not_modified(request, etag=etag, last_modified=None if entry.holes else last_modified):
-        response = HttpResponseNotModified()
-    else:
-        response = HttpResponse(body, content_type=entry.content_type)
+    response = HttpResponse(body, content_type=entry.content_type)
     response["ETag"] = etag
     response["Last-Modified"] = http_date(last_modified)
     patch_vary_headers(response, ["Cookie"])
@@ -427,16 +431,7 @@ def _respond(request: HttpRequest, entry: _Entry, values: dict[str, str] | None 
     else:
         proxy = min(settings.VIGIL_PAGE_CACHE_PROXY_SECONDS, int(entry.fresh_until - entry.built))
         patch_cache_control(response, public=True, max_age=0, s_maxage=proxy)
-    return response
-
-
-def _not_modified(request: HttpRequest, *, etag: str, last_modified: int | None) -> bool:
-    if_none_match = request.headers.get("If-None-Match")
-    if if_none_match is not None:
-        wanted = [tag.strip() for tag in if_none_match.split(",")]
-        weak = etag.removeprefix("W/")
-        return "*" in wanted or any(tag.removeprefix("W/") == weak for tag in wanted)
-    if last_modified is not None:
-        since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
-        return since is not None and last_modified <= since
-    return False
+    # A page with a form is fresh for its own visitor only: judged by its ETag, never by its date alone.
+    return get_conditional_response(
+        request, etag=etag, last_modified=None if entry.holes else last_modified, response=response
+    )

@@ -66,18 +66,19 @@ def petition_public(*, slug: str) -> Petition:
 
 
 def petition_public_changed(*, petition: Petition) -> None:
-    """A petition's public side changed (text, state, image): once the change commits, forget its cached row and
-    figures, then mark the pages that show it out of date (in that order, so a rebuild cannot read the old row)."""
-    keys = [f"petitions:by-slug:{petition.slug}", f"petitions:stats:{petition.pk}"]
-
-    def forget() -> None:
-        try:
-            cache.delete_many(keys)
-        except Exception:
-            logger.warning("Cache unavailable; %s expire on their own", keys, exc_info=True)
-
-    pagecache.after_commit(forget)
+    """A petition's public side changed (text, state, image) by a write that sends no signal: once it commits,
+    forget its cached row and figures, then mark the pages that show it out of date (in that order, so a rebuild
+    cannot read the old row). Saves go the same way through petitions.apps."""
+    pagecache.after_commit(lambda: petition_public_forget(petition=petition))
     pagecache.content_changed()
+
+
+def petition_public_forget(*, petition: Petition) -> None:
+    keys = [f"petitions:by-slug:{petition.slug}", f"petitions:stats:{petition.pk}"]
+    try:
+        cache.delete_many(keys)
+    except Exception:
+        logger.warning("Cache unavailable; %s expire on their own", keys, exc_info=True)
 
 
 @dataclass

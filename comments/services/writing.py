@@ -48,7 +48,10 @@ class Eligibility:
 
 def comment_discussion_scopes(comment: Comment) -> list[str]:
     """The cached pages a comment appears on: its article's discussion (core.pagecache)."""
-    slug = Article.objects.filter(pk=comment.article_id).values_list("slug", flat=True).first()
+    if Comment.article.is_cached(comment):  # the services load it with the comment: no query then
+        slug = comment.article.slug
+    else:
+        slug = Article.objects.filter(pk=comment.article_id).values_list("slug", flat=True).first()
     return [pagecache.discussion_scope(slug)] if slug else []
 
 

@@ -193,8 +193,7 @@ def signature_for_confirm_token(*, token: str) -> Signature:
     pk, generation = _confirm_token_read(token)
     # Only what confirming and its two pages read: every signer of a surge comes here twice, and building the
     # query for both whole rows cost more than running it. Other fields load on first use.
-    signature = Signature.objects.select_related("petition").only(*CONFIRM_FIELDS).filter(pk=pk).order_by()[:1]
-    signature = next(iter(signature), None)
+    signature = Signature.objects.select_related("petition").only(*CONFIRM_FIELDS).filter(pk=pk).first()
     if signature is None:
         raise TokenExpired("This signature is no longer waiting: unconfirmed signatures are removed after a while.")
     if signature.generation != generation:

@@ -19,13 +19,13 @@ from accounts.roles import MODERATORS
 from articles.services import article_save
 from comments.services import comment_remove, moderation_action_reverse
 from core import pagecache
-from petitions.services import petition_close
+from petitions.services import petition_close, petition_save
 from signatures.models import SignOnState
 from signatures.services.signing import signature_confirm_token, signature_withdraw_token
 from signatures.services.signon import signon_review
 from tests.comments.factories import post
 from tests.deliverables.factories import OpenLetterFactory, SignOnFactory, organiser_of
-from tests.factories import PublishedArticleFactory, VerifiedUserFactory, staff_user
+from tests.factories import PublishedArticleFactory, SectionFactory, VerifiedUserFactory, staff_user
 from tests.petitions.factories import OpenPetitionFactory, PendingSignatureFactory
 from tests.signatures.helpers import form_data
 
@@ -335,3 +335,20 @@ def test_many_visitors_at_a_copy_out_of_date_by_an_edit_wait_for_one_rebuild():
     assert statuses == [200] * 8
     assert renders == 1
     assert "After the correction" in Client().get(article.get_absolute_url()).content.decode()
+
+
+def test_a_new_section_reaches_the_header_of_every_page_at_once():
+    PublishedArticleFactory()
+    client = Client()
+    assert "Surveillance desk" not in client.get("/").content.decode()
+    SectionFactory(name="Surveillance desk")
+    assert "Surveillance desk" in client.get("/").content.decode()
+
+
+def test_an_organisers_edit_of_the_petition_reaches_its_page_at_once():
+    petition = OpenPetitionFactory(ask="Stop selling face recognition.")
+    client = Client()
+    assert "Stop selling face recognition." in client.get(petition.get_absolute_url()).content.decode()
+    petition.ask = "Stop selling face recognition to any police force."
+    petition_save(petition=petition)
+    assert "to any police force" in client.get(petition.get_absolute_url()).content.decode()
