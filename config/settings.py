@@ -392,13 +392,16 @@ CELERY_BEAT_SCHEDULE["signatures-counts-flush"] = {
 # The signing intake (signatures.services.intake): with Redis as the cache, the sign form hands signatures to a Redis
 # list and a worker writes them BATCH at a time; beat drains it this often, a web process nudges at most once per
 # NUDGE seconds, one drain runs at most MAX seconds (then lets the count flush, queued behind it, have the worker) and
-# holds its lock for LOCK seconds between batches.
+# holds its lock for LOCK seconds, renewed before each batch: a drain killed mid-batch holds up the intake at most that
+# long (about twice a drain's longest run). Each entry's id is kept RECEIPT_HOURS after it is written, so an entry
+# read again after a crash between commit and trim is never written twice.
 VIGIL_SIGN_INTAKE = env_bool("VIGIL_SIGN_INTAKE", True)
 VIGIL_SIGN_INTAKE_BATCH = env_int("VIGIL_SIGN_INTAKE_BATCH", 500)
 VIGIL_SIGN_INTAKE_DRAIN_SECONDS = float(env_int("VIGIL_SIGN_INTAKE_DRAIN_MS", 1000)) / 1000
 VIGIL_SIGN_INTAKE_NUDGE_SECONDS = float(env_int("VIGIL_SIGN_INTAKE_NUDGE_MS", 1000)) / 1000
 VIGIL_SIGN_INTAKE_DRAIN_MAX_SECONDS = env_int("VIGIL_SIGN_INTAKE_DRAIN_MAX_SECONDS", 2)
-VIGIL_SIGN_INTAKE_LOCK_SECONDS = env_int("VIGIL_SIGN_INTAKE_LOCK_SECONDS", 120)
+VIGIL_SIGN_INTAKE_LOCK_SECONDS = env_int("VIGIL_SIGN_INTAKE_LOCK_SECONDS", 4)
+VIGIL_SIGN_INTAKE_RECEIPT_HOURS = env_int("VIGIL_SIGN_INTAKE_RECEIPT_HOURS", 24)
 CELERY_BEAT_SCHEDULE["signatures-intake-drain"] = {
     "task": "signatures.tasks.signature_intake_drain_task",
     "schedule": VIGIL_SIGN_INTAKE_DRAIN_SECONDS,

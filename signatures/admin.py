@@ -1,10 +1,10 @@
 import contextlib
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from signatures.email import InvalidEmail, email_canonical, email_masked
-from signatures.models import CountCorrection, Signature, SignatureInvalidation
+from signatures.models import CountCorrection, IntakeFailure, Signature, SignatureInvalidation
 
 
 @admin.register(Signature)
@@ -46,6 +46,36 @@ class SignatureAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # rows are withdrawn, purged or anonymised by their services, so the counts stay exact
+
+
+@admin.register(IntakeFailure)
+class IntakeFailureAdmin(admin.ModelAdmin):
+    """Signatures the intake could not write, with the database's reason. Fix the cause, then retry: an entry
+    written meanwhile is not written twice. Purged with unconfirmed signatures (they hold the same data)."""
+
+    list_display = ["failed_at", "petition_id_hint", "short_error", "attempts"]
+    readonly_fields = ["failed_at", "petition_id_hint", "error", "attempts", "entry"]
+    fields = readonly_fields
+    actions = ["retry"]
+
+    @admin.display(description=_("Error"))
+    def short_error(self, obj: IntakeFailure) -> str:
+        return obj.error[:120]
+
+    @admin.action(description=_("Write the selected signatures again"), permissions=["change"])
+    def retry(self, request, queryset):
+        from signatures.services.intake import signature_intake_failures_retry
+
+        written, failing = signature_intake_failures_retry(failures=list(queryset))
+        if written:
+            self.message_user(request, _("%(n)d signature(s) written.") % {"n": written}, messages.SUCCESS)
+        if failing:
+            self.message_user(
+                request, _("%(n)d still fail; their errors are updated.") % {"n": failing}, messages.WARNING
+            )
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 @admin.register(SignatureInvalidation)

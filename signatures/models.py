@@ -419,3 +419,33 @@ class PrivateDownload(models.Model):
     def file_label(self) -> str:
         """The file's own name, without the private folders it is kept in."""
         return self.file_name.rsplit("/", 1)[-1]
+
+
+class IntakeReceipt(models.Model):
+    """One signing-intake entry written: its id, so that an entry read again (a drain killed between its commit and
+    its trim, or two drains after a lock ran out) is never written twice. Recorded in the transaction that writes
+    the entry's signature; kept VIGIL_SIGN_INTAKE_RECEIPT_HOURS, far longer than an entry can wait to be trimmed."""
+
+    entry_id = models.UUIDField(primary_key=True)
+    written_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return str(self.entry_id)
+
+
+class IntakeFailure(models.Model):
+    """A signing-intake entry that could not be written (refused by the database, or not a signature at all), set
+    aside so that the rest drain. Staff read the error in the admin and retry it once the cause is fixed. It holds
+    what the signature would hold, so it is purged with unconfirmed signatures."""
+
+    entry = models.TextField()
+    error = models.TextField()
+    petition_id_hint = models.BigIntegerField(null=True, blank=True)
+    failed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    attempts = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-failed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.failed_at:%Y-%m-%d %H:%M} {self.error[:60]}"

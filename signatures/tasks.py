@@ -20,8 +20,10 @@ def signature_counts_reconcile_task() -> int:
 
 @shared_task(acks_late=True)
 def signatures_pending_purge_task() -> int:
+    from signatures.services.intake import signature_intake_records_purge
     from signatures.services.privacy import signatures_pending_purge
 
+    signature_intake_records_purge()
     return signatures_pending_purge()
 
 

@@ -13,33 +13,41 @@ out once the batch is written, normally within a second or two.
 
 Guarantees and limits
 - A signature is removed from the list only after the transaction that wrote it committed, and only by the holder
-  of the drain lock (checked in the same Lua call that trims): a worker that dies mid-batch leaves the batch for the
-  next drain. Writing a batch twice is harmless: the second time every row is a repeat signed at the same moment,
-  so nothing is sent again.
+  of the drain lock (checked in the same Lua call that trims). The lock names its holder (host:pid:random, shown by
+  /healthz) and lives VIGIL_SIGN_INTAKE_LOCK_SECONDS, renewed before each batch: a drain killed mid-batch holds up the
+  intake for at most that long, and its batch is written by the next drain.
+- Each entry carries an id, recorded (IntakeReceipt) in the transaction that writes it: an entry read again (a drain
+  killed between its commit and its trim, or two drains after a lock ran out) is skipped, never written twice, so a
+  signer who confirmed and withdrew in between is not signed up again.
 - A row that cannot be written (refused by the database, or an entry that is not a signature at all; it should not
-  happen: the view checked it) is set aside on a "failed" list kept for VIGIL_SIGNATURE_PENDING_PURGE_DAYS and
-  logged as an error, so one bad row never blocks the others. Only a database that cannot be reached (or a deadlock
-  or timeout) leaves the batch in the list for the next drain.
+  happen: the view checked it) is set aside as an IntakeFailure with its error (the admin lists them and retries
+  them), so one bad row never blocks the others. Only a database that cannot be reached (or a deadlock or timeout)
+  leaves the batch in the list for the next drain: signing goes on through a database outage, and the waiting
+  signatures are written when it returns.
 - Redis down: the rate limits fail open and nothing is queued, so the view writes the signature itself
   (signature_create). Signing keeps working.
 - The list lives in the Redis of the rate limits (it must be, for the single round trip). That Redis must keep what
-  it is given: no eviction policy (Redis's default, noeviction) and, in production, append-only persistence, or a
-  Redis restart loses the signatures still waiting (at most a second or two of a surge).
+  it is given: no eviction and append-only persistence. The intake is used only when that Redis says it persists
+  (signatures.durability); otherwise signatures are written in the request, as without Redis.
 - The client's address is hashed before the row leaves the web process; the list holds what the row holds.
 """
 
 import json
 import logging
+import os
+import socket
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import redis
 from django.conf import settings
 from django.core.cache import caches
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
+from signatures.models import IntakeFailure, IntakeReceipt
 from signatures.ratelimits import redis_client
 from signatures.services.signing import SignatureOrigin, SignerDetails, signature_prepare, signatures_write
 
@@ -52,6 +60,10 @@ if redis.call('GET', KEYS[2]) == ARGV[1] then
     redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[3]))
     return 1
 end
+return 0
+"""
+_RENEW_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2])) end
 return 0
 """
 _RELEASE_SCRIPT = """
@@ -90,14 +102,17 @@ def signature_intake_entry(
     values = signature_prepare(petition=petition, details=details, origin=origin, now=now, canonical=canonical)
     del values["created_at"], values["notified_at"]
     values["signed_at"] = now.timestamp()
+    values["entry_id"] = uuid.uuid4().hex
     return intake_key(), json.dumps(values, separators=(",", ":"))
 
 
-def _row(entry: bytes) -> dict:
+def _row(entry: bytes) -> tuple[uuid.UUID | None, dict]:
+    """An entry's id (None for an entry queued without one) and the row signatures_write takes."""
     values = json.loads(entry)
+    entry_id = values.pop("entry_id", None)
     signed_at = datetime.fromtimestamp(values.pop("signed_at"), tz=UTC)
     values["created_at"] = values["notified_at"] = signed_at
-    return values
+    return (uuid.UUID(entry_id) if entry_id is not None else None), values
 
 
 def signature_intake_drain_soon() -> None:
@@ -133,6 +148,33 @@ def signature_intake_backlog() -> int:
 # the list for the next drain. Any other error is about the rows themselves.
 _TRANSIENT = (OperationalError, InterfaceError)
 
+_RECEIPT_SQL = """
+INSERT INTO {table} (entry_id, written_at) SELECT id, now() FROM unnest(%s::uuid[]) AS id
+ON CONFLICT (entry_id) DO NOTHING RETURNING entry_id
+"""
+
+
+def _receipts_record(entry_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Record these entries as written, in the caller's transaction; returns those not recorded before. A second
+    drain writing the same entry waits on the first one's commit here, then finds it recorded."""
+    if not entry_ids:
+        return set()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_RECEIPT_SQL.format(table=IntakeReceipt._meta.db_table), [[str(i) for i in entry_ids]])
+            return {uuid.UUID(str(entry_id)) for (entry_id,) in cursor.fetchall()}
+    seen = set(IntakeReceipt.objects.filter(entry_id__in=entry_ids).values_list("entry_id", flat=True))
+    fresh = [entry_id for entry_id in dict.fromkeys(entry_ids) if entry_id not in seen]
+    IntakeReceipt.objects.bulk_create([IntakeReceipt(entry_id=entry_id) for entry_id in fresh])
+    return set(fresh)
+
+
+def _write_new(items: list[tuple[uuid.UUID | None, dict]]) -> None:
+    """Write the entries not written before (one transaction: the caller's). An entry without an id (queued by an
+    earlier release) is written as before; writing it twice is harmless unless its signer withdrew in between."""
+    fresh = _receipts_record([entry_id for entry_id, _row in items if entry_id is not None])
+    signatures_write(rows=[row for entry_id, row in items if entry_id is None or entry_id in fresh])
+
 
 def _write(entries: list[bytes]) -> None:
     """Write one batch in one transaction. If the batch fails for a reason of its rows (a constraint, a value, an
@@ -142,37 +184,113 @@ def _write(entries: list[bytes]) -> None:
     parsed, bad = [], []
     for entry in entries:
         try:
-            parsed.append((entry, _row(entry)))
-        except (ValueError, KeyError, TypeError):
-            logger.error("An entry of the signing intake could not be read")
-            bad.append(entry)
+            parsed.append((entry, *_row(entry)))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            bad.append((entry, f"Not a signature entry ({type(exc).__name__}: {exc})"))
     try:
         with transaction.atomic():
-            signatures_write(rows=[row for _entry, row in parsed])
+            _write_new([(entry_id, row) for _entry, entry_id, row in parsed])
     except _TRANSIENT:
         raise
     except Exception:
         logger.exception("The signing intake's batch of %d was refused; writing its rows one by one", len(parsed))
-        for entry, row in parsed:
+        for entry, entry_id, row in parsed:
             try:
                 with transaction.atomic():
-                    signatures_write(rows=[row])
+                    _write_new([(entry_id, row)])
             except _TRANSIENT:
                 raise
-            except Exception:
-                logger.exception("An entry of the signing intake could not be written (petition %s)",
-                                 row.get("petition_id"))  # fmt: skip
-                bad.append(entry)
+            except Exception as exc:
+                bad.append((entry, f"{type(exc).__name__}: {exc}"))
     if bad:
         _set_aside(bad)
 
 
-def _set_aside(entries: list[bytes]) -> None:
+def _petition_hint(entry: bytes) -> int | None:
+    try:
+        value = json.loads(entry).get("petition_id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) else None
+
+
+def _set_aside(bad: list[tuple[bytes, str]]) -> None:
+    IntakeFailure.objects.bulk_create(
+        IntakeFailure(
+            entry=entry.decode("utf-8", "replace"), error=error[:2000], petition_id_hint=_petition_hint(entry)
+        )
+        for entry, error in bad
+    )
+    for _entry, error in bad:
+        logger.error("A signature of the intake was set aside (see Intake failures in the admin): %s", error[:300])
+
+
+def signature_intake_failures_retry(*, failures) -> tuple[int, int]:
+    """Write set-aside entries again (after the cause was fixed). Returns (written, still failing); an entry that
+    was written in the meantime is not written twice. Each failure that is written leaves the list."""
+    written = failing = 0
+    for failure in failures:
+        try:
+            with transaction.atomic():
+                entry_id, row = _row(failure.entry.encode())
+                _write_new([(entry_id, row)])
+                IntakeFailure.objects.filter(pk=failure.pk).delete()
+            written += 1
+        except _TRANSIENT:
+            raise
+        except Exception as exc:
+            IntakeFailure.objects.filter(pk=failure.pk).update(
+                error=f"{type(exc).__name__}: {exc}"[:2000], attempts=F("attempts") + 1, failed_at=timezone.now()
+            )
+            failing += 1
+    return written, failing
+
+
+def signature_intake_records_purge(*, now: datetime | None = None) -> tuple[int, int]:
+    """Delete receipts older than VIGIL_SIGN_INTAKE_RECEIPT_HOURS and set-aside entries older than
+    VIGIL_SIGNATURE_PENDING_PURGE_DAYS (they hold what an unconfirmed signature holds). Returns both counts."""
+    now = now or timezone.now()
+    receipts = IntakeReceipt.objects.filter(
+        written_at__lt=now - timedelta(hours=settings.VIGIL_SIGN_INTAKE_RECEIPT_HOURS)
+    ).delete()[0]
+    failures = IntakeFailure.objects.filter(
+        failed_at__lt=now - timedelta(days=settings.VIGIL_SIGNATURE_PENDING_PURGE_DAYS)
+    ).delete()[0]
+    return receipts, failures
+
+
+def _lock_token() -> str:
+    """Who holds the drain lock, as /healthz shows it: host, process, and a random part that fences this run."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def signature_intake_lock_holder() -> tuple[str, float] | None:
+    """(holder, seconds left) of the drain lock, or None when no drain runs (or Redis does not answer)."""
     client = redis_client()
-    failed = _key("failed")
-    client.rpush(failed, *entries)
-    client.expire(failed, settings.VIGIL_SIGNATURE_PENDING_PURGE_DAYS * 86400)
-    logger.error("%d signature(s) set aside on the intake's failed list (%s)", len(entries), failed)
+    if client is None:
+        return None
+    try:
+        with client.pipeline() as pipe:
+            holder, ttl = pipe.get(_key("lock")).pttl(_key("lock")).execute()
+    except redis.RedisError:
+        return None
+    if holder is None:
+        return None
+    return holder.decode(errors="replace"), max(ttl, 0) / 1000
+
+
+def signature_intake_oldest_age(*, now: float | None = None) -> float | None:
+    """Seconds the oldest waiting signature has waited (None when the intake is empty or unreadable)."""
+    client = redis_client()
+    if client is None:
+        return None
+    try:
+        head = client.lindex(intake_key(), 0)
+        if head is None:
+            return None
+        return max(0.0, (now or time.time()) - float(json.loads(head)["signed_at"]))
+    except (redis.RedisError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def signature_intake_drain(*, batch_size: int | None = None, max_seconds: float | None = None) -> int:
@@ -184,21 +302,26 @@ def signature_intake_drain(*, batch_size: int | None = None, max_seconds: float 
     batch_size = batch_size or settings.VIGIL_SIGN_INTAKE_BATCH
     max_seconds = settings.VIGIL_SIGN_INTAKE_DRAIN_MAX_SECONDS if max_seconds is None else max_seconds
     lock_ms = settings.VIGIL_SIGN_INTAKE_LOCK_SECONDS * 1000
-    queue, lock, token = intake_key(), _key("lock"), uuid.uuid4().hex
+    queue, lock, token = intake_key(), _key("lock"), _lock_token()
     if not client.set(lock, token, nx=True, px=lock_ms):
         return 0
     trim = client.register_script(_TRIM_SCRIPT)
+    renew = client.register_script(_RENEW_SCRIPT)
     handled = 0
     deadline = time.monotonic() + max_seconds
     try:
         while time.monotonic() < deadline:
+            if not renew(keys=[lock], args=[token, lock_ms]):
+                logger.warning("The signing intake's lock ran out between batches; leaving the list to the next drain")
+                return handled
             entries = client.lrange(queue, 0, batch_size - 1)
             if not entries:
                 break
             _write(entries)
             if not trim(keys=[queue, lock], args=[token, len(entries), lock_ms]):
-                # The lock ran out while this batch was written (the database stalled for minutes): another drain
-                # may be writing the same rows, which is harmless; trimming now could drop rows it has not written.
+                # The lock ran out while this batch was written (the database stalled): another drain may be writing
+                # the same entries, which their receipts make harmless; trimming now could drop rows it has not
+                # written.
                 logger.warning("The signing intake's lock expired during a batch; leaving the list to the next drain")
                 return handled
             handled += len(entries)

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import uuid
 
 import pytest
 from django.db import connection
@@ -16,10 +17,17 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 import signatures.services.intake as intake
+from accounts.roles import ORGANISERS
 from core.models import OutboundEmail
-from signatures.models import Signature, SignatureState
+from signatures.models import IntakeFailure, IntakeReceipt, Signature, SignatureState
 from signatures.ratelimits import redis_client
-from signatures.services.signing import signature_withdraw, signature_withdraw_token
+from signatures.services.signing import (
+    signature_confirm,
+    signature_confirm_token,
+    signature_withdraw,
+    signature_withdraw_token,
+)
+from tests.factories import staff_user
 from tests.petitions.factories import ClosedPetitionFactory, OpenPetitionFactory
 from tests.signatures.helpers import confirm_via_pages, form_data, outbox_rows, sign
 from tests.utils import wait_for
@@ -138,14 +146,15 @@ def test_rows_the_database_refuses_are_set_aside_and_the_rest_are_written(client
         _post(client, petition, email=email)
     client_ = redis_client()
     broken = _entries()[0] | {"email": "three@example.org", "canonical_email": "three@example.org",
-                              "first_name": "x" * 500}  # fmt: skip
+                              "first_name": "x" * 500, "entry_id": uuid.uuid4().hex}  # fmt: skip
     client_.rpush(intake.intake_key(), json.dumps(broken), b"not json at all")
     with caplog.at_level(logging.ERROR):
         assert intake.signature_intake_drain() == 4
     assert sorted(Signature.objects.values_list("canonical_email", flat=True)) == ["one@example.org", "two@example.org"]
-    failed = client_.lrange(intake._key("failed"), 0, -1)
-    assert len(failed) == 2 and b"not json at all" in failed
-    assert client_.ttl(intake._key("failed")) > 0  # personal data is not kept for ever
+    unreadable = IntakeFailure.objects.get(entry="not json at all")
+    refused = IntakeFailure.objects.exclude(pk=unreadable.pk).get()
+    assert "Not a signature entry" in unreadable.error and unreadable.petition_id_hint is None
+    assert "DataError" in refused.error and refused.petition_id_hint == petition.pk
     assert "set aside" in caplog.text
     assert intake.signature_intake_backlog() == 0
 
@@ -169,7 +178,7 @@ def test_a_malformed_entry_is_set_aside_and_never_stops_the_intake(client, petit
         "after@example.org",
         "before@example.org",
     ]
-    assert client_.lrange(intake._key("failed"), 0, -1) == [json.dumps(malformed).encode()]
+    assert [row.entry for row in IntakeFailure.objects.all()] == [json.dumps(malformed)]
     assert intake.signature_intake_backlog() == 0
     _post(client, petition, email="later@example.org")  # the next drains are not held up by it
     assert intake.signature_intake_drain() == 1
@@ -184,6 +193,79 @@ def test_a_batch_written_twice_after_a_crash_changes_nothing(client, petition):
     assert Signature.objects.count() == 2
     assert intake.signature_intake_drain() == 2  # the next drain writes it again
     assert Signature.objects.count() == 2 and len(outbox_rows()) == 2
+
+
+def test_an_entry_read_again_after_its_signer_withdrew_is_not_a_new_signature(client, petition):
+    """A drain that committed and died before trimming leaves its batch for the next one; meanwhile the signer
+    confirmed and withdrew. Replaying the entry must not sign them up again."""
+    _post(client, petition, email="ann@example.org")
+    entries = redis_client().lrange(intake.intake_key(), 0, -1)
+    intake._write(entries)  # committed, not trimmed
+    signature = Signature.objects.get()
+    signature_confirm(token=signature_confirm_token(signature=signature))
+    signature.refresh_from_db()
+    signature_withdraw(token=signature_withdraw_token(signature=signature))
+    mail_before = OutboundEmail.objects.count()
+    assert intake.signature_intake_drain() == 1  # the replay
+    signature.refresh_from_db()
+    assert signature.state == SignatureState.WITHDRAWN and Signature.objects.count() == 1
+    assert OutboundEmail.objects.count() == mail_before  # no new confirmation, no "already signed" note
+
+
+def test_set_aside_entries_are_retried_from_the_admin_once_the_cause_is_fixed(client, petition):
+    _post(client, petition, email="ann@example.org")
+    entry = json.loads(redis_client().lindex(intake.intake_key(), 0))
+    redis_client().delete(intake.intake_key())
+    admin_client = Client()
+    admin = staff_user(ORGANISERS)
+    admin.is_superuser = admin.is_staff = True
+    admin.save()
+    admin_client.force_login(admin)
+    IntakeFailure.objects.create(
+        entry=json.dumps(entry | {"first_name": "x" * 500, "entry_id": uuid.uuid4().hex}), error="DataError"
+    )
+    fixable = IntakeFailure.objects.create(entry=json.dumps(entry), error="OperationalError: the disk was full")
+    changelist = reverse("admin:signatures_intakefailure_changelist")
+    page = admin_client.get(changelist)
+    assert page.status_code == 200 and "the disk was full" in page.content.decode()
+    answer = admin_client.post(
+        changelist,
+        {"action": "retry", "_selected_action": [str(row.pk) for row in IntakeFailure.objects.all()]},
+        follow=True,
+    )
+    text = answer.content.decode()
+    assert "1 signature(s) written" in text and "1 still fail" in text
+    assert Signature.objects.filter(canonical_email="ann@example.org").count() == 1
+    assert not IntakeFailure.objects.filter(pk=fixable.pk).exists()
+    still = IntakeFailure.objects.get()
+    assert still.attempts == 2 and "value too long" in still.error
+    assert intake.signature_intake_failures_retry(failures=[still]) == (0, 1)
+
+
+def test_receipts_and_set_aside_entries_are_purged_on_schedule(client, petition, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    _post(client, petition, email="ann@example.org")
+    intake.signature_intake_drain()
+    IntakeFailure.objects.create(entry="{}", error="x")
+    later = timezone.now() + timedelta(days=settings.VIGIL_SIGNATURE_PENDING_PURGE_DAYS, hours=1)
+    assert intake.signature_intake_records_purge(now=timezone.now()) == (0, 0)
+    assert intake.signature_intake_records_purge(now=later) == (1, 1)
+    assert not IntakeReceipt.objects.exists() and not IntakeFailure.objects.exists()
+
+
+def test_a_killed_drains_lock_runs_out_within_seconds_and_names_its_holder(client, petition, settings):
+    _post(client, petition)
+    client_ = redis_client()
+    client_.set(intake._key("lock"), "web-1:4242:dead", px=settings.VIGIL_SIGN_INTAKE_LOCK_SECONDS * 1000)
+    holder, left = intake.signature_intake_lock_holder()
+    assert holder == "web-1:4242:dead" and 0 < left <= settings.VIGIL_SIGN_INTAKE_LOCK_SECONDS
+    assert settings.VIGIL_SIGN_INTAKE_LOCK_SECONDS <= 2 * settings.VIGIL_SIGN_INTAKE_DRAIN_MAX_SECONDS
+    assert intake.signature_intake_drain() == 0
+    assert wait_for(lambda: intake.signature_intake_drain() == 1, timeout=settings.VIGIL_SIGN_INTAKE_LOCK_SECONDS + 2)
+    assert intake.signature_intake_lock_holder() is None
 
 
 def test_one_drain_at_a_time_and_only_the_lock_holder_trims(client, petition):
