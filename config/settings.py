@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.outage.DatabaseOutageMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -353,6 +354,9 @@ VIGIL_SIGN_RATE_PER_EMAIL = env_str("VIGIL_SIGN_RATE_PER_EMAIL", "10/h")
 VIGIL_SIGN_RESEND_RATE = env_str("VIGIL_SIGN_RESEND_RATE", "10/h")
 # The sign view re-reads a petition's state at most this often per web process (seconds; 0: every time).
 VIGIL_SIGN_PETITION_CACHE_SECONDS = float(env_int("VIGIL_SIGN_PETITION_CACHE_MS", 2000)) / 1000
+# The same snapshot, shared through the cache for this long: what a process that starts during a database outage signs
+# with (petitions.selectors.petition_for_signing).
+VIGIL_SIGN_SNAPSHOT_SHARED_SECONDS = env_int("VIGIL_SIGN_SNAPSHOT_SHARED_SECONDS", 7 * 86400)
 # A confirmation link works this long (seconds); notes to a signer ("already signed", reminders) at most this often.
 VIGIL_SIGNATURE_CONFIRM_MAX_AGE = env_int("VIGIL_SIGNATURE_CONFIRM_MAX_AGE", 7 * 24 * 3600)
 VIGIL_SIGNATURE_NOTICE_INTERVAL = env_int("VIGIL_SIGNATURE_NOTICE_INTERVAL", 3600)
@@ -396,12 +400,23 @@ CELERY_BEAT_SCHEDULE["signatures-counts-flush"] = {
 # long (about twice a drain's longest run). Each entry's id is kept RECEIPT_HOURS after it is written, so an entry
 # read again after a crash between commit and trim is never written twice.
 VIGIL_SIGN_INTAKE = env_bool("VIGIL_SIGN_INTAKE", True)
+# /healthz: what each app adds to the report, and when a backlog makes the site "degraded" (core.health).
+VIGIL_HEALTH_REPORTS = ["signatures.health.intake_report"]
+VIGIL_HEALTH_INTAKE_MAX_AGE_SECONDS = env_int("VIGIL_HEALTH_INTAKE_MAX_AGE_SECONDS", 30)
+VIGIL_HEALTH_OUTBOX_MAX_AGE_SECONDS = env_int("VIGIL_HEALTH_OUTBOX_MAX_AGE_SECONDS", 300)
+# While the database is down, pages that need it answer 503 with this Retry-After (core.outage).
+VIGIL_OUTAGE_RETRY_AFTER_SECONDS = env_int("VIGIL_OUTAGE_RETRY_AFTER_SECONDS", 10)
 VIGIL_SIGN_INTAKE_BATCH = env_int("VIGIL_SIGN_INTAKE_BATCH", 500)
 VIGIL_SIGN_INTAKE_DRAIN_SECONDS = float(env_int("VIGIL_SIGN_INTAKE_DRAIN_MS", 1000)) / 1000
 VIGIL_SIGN_INTAKE_NUDGE_SECONDS = float(env_int("VIGIL_SIGN_INTAKE_NUDGE_MS", 1000)) / 1000
 VIGIL_SIGN_INTAKE_DRAIN_MAX_SECONDS = env_int("VIGIL_SIGN_INTAKE_DRAIN_MAX_SECONDS", 2)
 VIGIL_SIGN_INTAKE_LOCK_SECONDS = env_int("VIGIL_SIGN_INTAKE_LOCK_SECONDS", 4)
 VIGIL_SIGN_INTAKE_RECEIPT_HOURS = env_int("VIGIL_SIGN_INTAKE_RECEIPT_HOURS", 24)
+# The intake is used only when its Redis persists (appendonly yes; appendfsync always or everysec), asked every CHECK
+# seconds: without persistence, a Redis restart would lose signatures already acknowledged. Turning this off accepts
+# that loss.
+VIGIL_SIGN_INTAKE_REQUIRE_PERSISTENCE = env_bool("VIGIL_SIGN_INTAKE_REQUIRE_PERSISTENCE", True)
+VIGIL_SIGN_INTAKE_PERSISTENCE_CHECK_SECONDS = env_int("VIGIL_SIGN_INTAKE_PERSISTENCE_CHECK_SECONDS", 30)
 CELERY_BEAT_SCHEDULE["signatures-intake-drain"] = {
     "task": "signatures.tasks.signature_intake_drain_task",
     "schedule": VIGIL_SIGN_INTAKE_DRAIN_SECONDS,

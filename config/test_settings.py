@@ -24,4 +24,7 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 (WhiteNoise warns w
 # Tests write a signature when the form is posted, so that they can look at it at once; the intake (the production
 # default, which a worker writes in batches) has tests of its own that switch it on (tests/signatures/test_intake.py).
 VIGIL_SIGN_INTAKE = False
+# The suite's Redis is the machine's, without an append-only file; the persistence rule has tests of its own, on
+# throwaway servers (tests/drills).
+VIGIL_SIGN_INTAKE_REQUIRE_PERSISTENCE = False
 VIGIL_WORKER_NICENESS = env_int("VIGIL_WORKER_NICENESS", 0)  # the suite waits on its worker: no lower priority

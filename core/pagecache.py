@@ -49,6 +49,8 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.html import escape
 from django.utils.http import http_date
 
+from core.outage import DATABASE_DOWN, database_outage_seconds, database_unreachable
+
 logger = logging.getLogger(__name__)
 
 CONTENT = "content"  # the site-wide scope: articles, sections, petitions, letters, sign-ons
@@ -305,7 +307,13 @@ def _serve(request, view, args, kwargs, *, key, gen_keys, params, live, values=N
     lock = key + ":lock"
     if _try_lock(lock):
         try:
-            built = _build(request, view, args, kwargs, params=params, generations=generations, live=live)
+            try:
+                built = _build(request, view, args, kwargs, params=params, generations=generations, live=live)
+            except DATABASE_DOWN as exc:
+                if not isinstance(entry, _Entry):
+                    raise
+                database_unreachable(exc)
+                return _respond(request, entry, values)  # the database is down: the last copy, however old
             if isinstance(built, _Entry):
                 _store(key, built)
                 return _respond(request, built, values)
@@ -314,6 +322,8 @@ def _serve(request, view, args, kwargs, *, key, gen_keys, params, live, values=N
             _unlock(lock)
     if usable:
         return _respond(request, entry, values)  # out of date only by age: the previous copy while another rebuilds it
+    if isinstance(entry, _Entry) and database_outage_seconds() is not None:
+        return _respond(request, entry, values)  # this process has seen the database down: no wait for a rebuild
     waited = _wait_for(key, generations, deadline=time.monotonic() + settings.VIGIL_PAGE_CACHE_WAIT_SECONDS)
     if waited is not None:
         return _respond(request, waited, values)

@@ -9,11 +9,10 @@ from core.health import health_report
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when every configured dependency answers; 503 naming the ones that did not."""
-    healthy, checks = health_report()
-    return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
-    )
+    """200 "ok", or "degraded" naming what is down or behind; 503 "unavailable" only when the site cannot take
+    signatures (core.health). `?detail=1` adds the figures a monitor graphs: backlogs, their ages, the drain lock."""
+    verdict, body = health_report(detail=request.GET.get("detail") == "1")
+    return JsonResponse(body, status=503 if verdict == "unavailable" else 200)
 
 
 def ratelimited(request: HttpRequest, exception: Exception) -> HttpResponse:

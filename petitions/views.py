@@ -1,7 +1,6 @@
 """The web interface of petitions: public pages, the signing flow, and the organisers' pages under /organise/."""
 
 import logging
-import time
 from functools import wraps
 
 from django.conf import settings
@@ -74,47 +73,18 @@ def petition_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return _detail(request, petition, SignForm(petition=petition, initial=_origin_initial(request)))
 
 
-# Snapshots of what signing reads of a petition (pk, slug, status, closing time, postal code rule) and the address of
-# its thanks page, per process.
-_sign_snapshots: dict[str, tuple[float, Petition | None, str]] = {}
-
-
-def _petition_for_signing(slug: str) -> tuple[Petition | None, str]:
-    """The petition as the sign path needs it, and its thanks page's address (reversing it cost 0.09 ms a
-    signature), re-read at most every VIGIL_SIGN_PETITION_CACHE_SECONDS per process.
-
-    A surge posts to one petition thousands of times a second; this spares each post a query. The cost: a petition
-    that an organiser closes takes signatures for up to that many seconds more in each web process (a closing
-    *time* is still checked exactly, against the clock). Error pages re-read the whole petition.
-    """
-    now = time.monotonic()
-    hit = _sign_snapshots.get(slug)
-    if hit is not None and hit[0] > now:
-        return hit[1], hit[2]
-    petition = (
-        Petition.objects.public()
-        .filter(slug=slug)
-        .only("pk", "slug", "status", "closes_at", "postal_code_required")
-        .first()
-    )
-    thanks = reverse("petitions:thanks", args=[petition.slug]) if petition else ""
-    if len(_sign_snapshots) > 1000:  # slugs are few; this only bounds what random addresses could fill
-        _sign_snapshots.clear()
-    _sign_snapshots[slug] = (now + settings.VIGIL_SIGN_PETITION_CACHE_SECONDS, petition, thanks)
-    return petition, thanks
-
-
 @require_POST
 def petition_sign(request: HttpRequest, slug: str) -> HttpResponse:
     """Sign: answer 303 to the thanks page (no template rendered), or the page again with the form filled in.
 
-    The hot path, measured: a cached petition snapshot, the form, and one Redis call that counts both rate limits
-    and, if neither is exceeded, hands the checked signature to the intake (signatures.services.intake), which a
-    worker writes in batches. Without the intake (no Redis, or Redis down) the signature is written here, in one
-    SQL statement (signing.signature_create). Every post counts against the address, and the answers come in this
-    order: over the address limit (429), petition not open (409), invalid form (400), over the e-mail limit (429).
+    The hot path, measured: a cached petition snapshot (it also carries signing through a database outage), the
+    form, and one Redis call that counts both rate limits and, if neither is exceeded, hands the checked signature
+    to the intake (signatures.services.intake), which a worker writes in batches. Without the intake (no Redis, Redis
+    down, or a Redis that does not persist) the signature is written here, in one SQL statement
+    (signing.signature_create). Every post counts against the address, and the answers come in this order: over the
+    address limit (429), petition not open (409), invalid form (400), over the e-mail limit (429).
     """
-    petition, thanks_url = _petition_for_signing(slug)
+    petition, thanks_url = selectors.petition_for_signing(slug=slug)
     if petition is None:
         raise Http404("No petition at this address.")
     form = SignForm(request.POST, petition=petition)

@@ -38,6 +38,7 @@ import os
 import socket
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -84,8 +85,75 @@ def intake_key() -> str:
 
 
 def intake_enabled() -> bool:
-    """On when VIGIL_SIGN_INTAKE is and the rate limits' cache is Redis (not the embedded default's memory)."""
-    return settings.VIGIL_SIGN_INTAKE and redis_client() is not None
+    """On when VIGIL_SIGN_INTAKE is, the rate limits' cache is Redis (not the embedded default's memory) and that
+    Redis persists what it is given (see redis_persistence; VIGIL_SIGN_INTAKE_REQUIRE_PERSISTENCE)."""
+    if not settings.VIGIL_SIGN_INTAKE:
+        return False
+    client = redis_client()
+    if client is None:
+        return False
+    if not settings.VIGIL_SIGN_INTAKE_REQUIRE_PERSISTENCE:
+        return True
+    return redis_persistence(client).durable
+
+
+@dataclass(frozen=True)
+class Persistence:
+    appendonly: bool | None  # None: Redis would not say
+    appendfsync: str  # "always", "everysec", "no", or "" when unknown
+    checked_at: float
+
+    @property
+    def durable(self) -> bool:
+        """An acknowledged entry survives a kill of Redis: the append-only file on, written at least every second."""
+        return bool(self.appendonly) and self.appendfsync in ("always", "everysec")
+
+    def describe(self) -> str:
+        if self.appendonly is None:
+            return "unknown (Redis answered neither CONFIG GET nor INFO persistence)"
+        if not self.appendonly:
+            return "off (appendonly no)"
+        return f"appendonly yes, appendfsync {self.appendfsync or 'unknown'}"
+
+
+_persistence: dict[int, Persistence] = {}
+
+
+def redis_persistence(client=None, *, fresh: bool = False) -> Persistence:
+    """Whether the intake's Redis persists, asked at most every VIGIL_SIGN_INTAKE_PERSISTENCE_CHECK_SECONDS per
+    process (CONFIG GET, else INFO persistence where CONFIG is disabled, as on some managed services). When it does
+    not, the intake is off and signatures are written in the request: logged as an error when that changes."""
+    client = client or redis_client()
+    now = time.monotonic()
+    known = _persistence.get(id(client))
+    if (
+        known is not None
+        and not fresh
+        and now - known.checked_at < settings.VIGIL_SIGN_INTAKE_PERSISTENCE_CHECK_SECONDS
+    ):
+        return known
+    found = Persistence(appendonly=None, appendfsync="", checked_at=now)
+    try:
+        config = client.config_get("append*")
+        found = Persistence(
+            appendonly=config.get("appendonly") == "yes", appendfsync=config.get("appendfsync", ""), checked_at=now
+        )
+    except redis.ResponseError:  # CONFIG renamed or refused: INFO says whether the AOF is on, not its fsync policy
+        try:
+            info = client.info("persistence")
+            found = Persistence(appendonly=bool(info.get("aof_enabled")), appendfsync="everysec", checked_at=now)
+        except redis.RedisError:
+            pass
+    except redis.RedisError:  # Redis is down: keep what it said last (the rate limits fail open anyway)
+        return known or found
+    if (known is None or known.durable) and not found.durable and settings.VIGIL_SIGN_INTAKE_REQUIRE_PERSISTENCE:
+        logger.error("The signing intake is OFF: its Redis does not persist (%s), so a Redis restart would lose "
+                     "acknowledged signatures; each signature is written in its request instead. Turn on "
+                     "appendonly with appendfsync always or everysec.", found.describe())  # fmt: skip
+    elif known is not None and not known.durable and found.durable:
+        logger.warning("The signing intake is on again: its Redis persists (%s)", found.describe())
+    _persistence[id(client)] = found
+    return found
 
 
 def signature_intake_entry(
