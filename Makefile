@@ -39,12 +39,13 @@ format: $(INSTALLED)
 demo-code: $(INSTALLED)
 	@DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py demo_code
 
-# A worker and beat on their own, for a deployment that runs them apart from `make run`.
+# A worker and beat on their own, for a deployment that runs them apart from `make run`; each is started again if
+# it exits (scripts/supervise).
 worker: $(INSTALLED)
-	$(VENV)/bin/celery -A config worker --loglevel=INFO
+	$(PY) scripts/supervise worker -- $(VENV)/bin/celery -A config worker --loglevel=INFO
 
 beat: $(INSTALLED)
-	$(VENV)/bin/celery -A config beat --loglevel=INFO --schedule var/celerybeat-schedule
+	$(PY) scripts/supervise beat -- $(VENV)/bin/celery -A config beat --loglevel=INFO --schedule var/celerybeat-schedule
 
 lock:
 	@scripts/ensure-venv "$(PYTHON)" "$(VENV).lock"

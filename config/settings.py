@@ -437,7 +437,8 @@ CELERY_BEAT_SCHEDULE["signatures-pending-purge"] = {
 VIGIL_OUTBOX_PUMP_SECONDS = float(env_int("VIGIL_OUTBOX_PUMP_MS", 1000)) / 1000
 VIGIL_OUTBOX_PUMP_NUDGE_SECONDS = float(env_int("VIGIL_OUTBOX_PUMP_NUDGE_MS", 1000)) / 1000
 VIGIL_OUTBOX_PUMP_BATCH = env_int("VIGIL_OUTBOX_PUMP_BATCH", 200)
-VIGIL_OUTBOX_CLAIM_SECONDS = env_int("VIGIL_OUTBOX_CLAIM_SECONDS", 300)
+# How long a pump's claim on a batch lasts: a pump killed outright holds its unsent rows that long (core.services).
+VIGIL_OUTBOX_CLAIM_SECONDS = env_int("VIGIL_OUTBOX_CLAIM_SECONDS", 30)
 VIGIL_OUTBOX_PUMP_MAX_SECONDS = env_int("VIGIL_OUTBOX_PUMP_MAX_SECONDS", 2)
 # render_kind of a deferred outbox row → the function that renders it (subject, text, html) at delivery.
 VIGIL_OUTBOX_RENDERERS = {"signature": "signatures.services.signing.signature_mail_render"}

@@ -6,8 +6,9 @@ Two ways deliver a row, and they never both send it:
 - `outbound_email_pump` (beat, every second; for mail written in bulk): claims a batch of unsent, unclaimed,
   unlocked rows in one statement (`UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n)`, committed
   at once: a lease), then sends them one by one through one open connection, stamping each row as soon as it is
-  sent. Concurrent pumps get disjoint batches; a pump that dies leaves at most the message it was sending
-  unstamped, and its other claims expire after VIGIL_OUTBOX_CLAIM_SECONDS for the next pump to take.
+  sent. Concurrent pumps get disjoint batches. A pump stops sending at half its claim's time and releases what it
+  did not send, as it does when an error interrupts it; one killed outright leaves at most the message it was
+  sending unstamped, and its other claims expire after VIGIL_OUTBOX_CLAIM_SECONDS (30 s) for the next pump.
 Why a lease and not one transaction holding the batch's row locks: a transaction can only commit all its stamps
 at the end, so a worker dying mid-batch would resend every message it had already sent.
 The pump's own commits (claims, stamps) do not wait for the disk (`synchronous_commit = off` for its run): each is
@@ -159,16 +160,33 @@ def _pump(*, batch: int, max_seconds: float) -> int:
             for row in rows:
                 _pump_failed(row=row, exc=exc, now=timezone.now())
             return sent
+        # Stop sending well before the claims run out, so that no other pump ever takes a row this one may still
+        # send; what is left is released at once, as it is when this run is interrupted by an error.
+        send_until = now + timedelta(seconds=settings.VIGIL_OUTBOX_CLAIM_SECONDS / 2)
+        pending = {row.pk for row in rows}
         try:
             for row in rows:
+                if timezone.now() > send_until:
+                    break
                 sent += _pump_one(row=row, transport=transport)
+                pending.discard(row.pk)
         finally:
+            if pending:
+                _outbox_release(pending)
             try:
                 transport.close()
             except Exception:  # closing a broken SMTP connection may fail too; the stamps are what matter
                 logger.warning("Closing the mail transport failed", exc_info=True)
-        if len(ids) < batch or (timezone.now() - started).total_seconds() > max_seconds:
+        if pending or len(ids) < batch or (timezone.now() - started).total_seconds() > max_seconds:
             return sent
+
+
+def _outbox_release(ids) -> None:
+    """Give back claims this pump will not use (rows already sent or failed keep their stamps)."""
+    try:
+        OutboundEmail.objects.filter(pk__in=list(ids), sent_at__isnull=True).update(claimed_until=None)
+    except Exception:  # the database went away mid-run: the claims expire on their own
+        logger.warning("Could not release %d outbox claim(s); they expire on their own", len(ids), exc_info=True)
 
 
 def _pump_failed(*, row: OutboundEmail, exc: Exception, now: datetime) -> None:

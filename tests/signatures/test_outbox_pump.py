@@ -15,6 +15,7 @@ import time_machine
 from django.conf import settings
 from django.core import mail
 from django.core import signing as django_signing
+from django.core.mail.backends import locmem
 from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
@@ -194,3 +195,57 @@ def test_one_batch_renders_together_and_a_purged_signer_fails_alone(petition):
     assert sorted(delivered) == [f"batch{i}@example.org" for i in (0, 1, 3, 4)]
     bodies = {message.to[0]: message.body for message in mail.outbox}
     assert "/petitions/confirm/" in bodies["batch0@example.org"]
+
+
+@pytest.fixture
+def no_pump_nudge(monkeypatch):
+    """Signing nudges the pump task; the suite's real worker would then pump these rows in the middle of the test."""
+    import core.mail
+
+    monkeypatch.setattr(core.mail, "_pump_nudged_at", float("inf"))
+
+
+class _Interrupted(BaseException):
+    """What a task interrupted from outside looks like to the code it runs (a time limit, a shutdown signal)."""
+
+
+class _InterruptingBackend(locmem.EmailBackend):
+    sent = 0
+
+    def send_messages(self, messages):
+        if _InterruptingBackend.sent == 2:
+            raise _Interrupted()
+        _InterruptingBackend.sent += len(messages)
+        return super().send_messages(messages)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_interrupted_pump_releases_its_claims_at_once(settings, no_pump_nudge):
+    """A pump stopped mid-batch gives back what it did not send, so the next pump sends it now, not after the
+    claim expires; nothing is sent twice."""
+    petition = OpenPetitionFactory()
+    for i in range(5):
+        sign(petition, f"claim{i}@example.org")
+    settings.VIGIL_EMAIL_DELIVERY_BACKEND = f"{__name__}._InterruptingBackend"
+    _InterruptingBackend.sent = 0
+    with pytest.raises(_Interrupted):
+        outbound_email_pump()
+    assert OutboundEmail.objects.filter(sent_at__isnull=False).count() == 2
+    assert not OutboundEmail.objects.filter(claimed_until__isnull=False).exists()
+    settings.VIGIL_EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert outbound_email_pump() == 3
+    assert sorted(message.to[0] for message in mail.outbox) == [f"claim{i}@example.org" for i in range(5)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pump_stops_sending_before_its_claims_run_out(settings, no_pump_nudge):
+    """Claims last VIGIL_OUTBOX_CLAIM_SECONDS; a pump still sending at half that time releases the rest rather than
+    risk another pump taking rows it may yet send."""
+    petition = OpenPetitionFactory()
+    for i in range(4):
+        sign(petition, f"slow{i}@example.org")
+    settings.VIGIL_OUTBOX_CLAIM_SECONDS = 0  # every message is past the halfway mark
+    assert outbound_email_pump() == 0
+    assert not OutboundEmail.objects.filter(claimed_until__isnull=False).exists()
+    settings.VIGIL_OUTBOX_CLAIM_SECONDS = 30
+    assert outbound_email_pump() == 4
