@@ -172,7 +172,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 3,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# A task keeps running when the worker loses the broker: none needs the broker to finish, and cancelling one cut an
+# outbox pump off mid-batch. Its message comes back after the reconnection, and every task is safe to run twice.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
 # Worker processes lower their CPU priority by this much (os.nice; 0 leaves it): where web and worker share a machine,
 # signers' requests come first in a surge and the writes and e-mail behind them use the spare cycles (config/celery.py).
@@ -438,7 +440,7 @@ VIGIL_OUTBOX_PUMP_SECONDS = float(env_int("VIGIL_OUTBOX_PUMP_MS", 1000)) / 1000
 VIGIL_OUTBOX_PUMP_NUDGE_SECONDS = float(env_int("VIGIL_OUTBOX_PUMP_NUDGE_MS", 1000)) / 1000
 VIGIL_OUTBOX_PUMP_BATCH = env_int("VIGIL_OUTBOX_PUMP_BATCH", 200)
 # How long a pump's claim on a batch lasts: a pump killed outright holds its unsent rows that long (core.services).
-VIGIL_OUTBOX_CLAIM_SECONDS = env_int("VIGIL_OUTBOX_CLAIM_SECONDS", 30)
+VIGIL_OUTBOX_CLAIM_SECONDS = env_int("VIGIL_OUTBOX_CLAIM_SECONDS", 10)
 VIGIL_OUTBOX_PUMP_MAX_SECONDS = env_int("VIGIL_OUTBOX_PUMP_MAX_SECONDS", 2)
 # render_kind of a deferred outbox row → the function that renders it (subject, text, html) at delivery.
 VIGIL_OUTBOX_RENDERERS = {"signature": "signatures.services.signing.signature_mail_render"}

@@ -8,7 +8,8 @@ Two ways deliver a row, and they never both send it:
   at once: a lease), then sends them one by one through one open connection, stamping each row as soon as it is
   sent. Concurrent pumps get disjoint batches. A pump stops sending at half its claim's time and releases what it
   did not send, as it does when an error interrupts it; one killed outright leaves at most the message it was
-  sending unstamped, and its other claims expire after VIGIL_OUTBOX_CLAIM_SECONDS (30 s) for the next pump.
+  sending unstamped, and its other claims expire after VIGIL_OUTBOX_CLAIM_SECONDS (10 s) for the next pump. A
+  message sent just as the database went away is remembered in the cache and stamped, not sent again, next time.
 Why a lease and not one transaction holding the batch's row locks: a transaction can only commit all its stamps
 at the end, so a worker dying mid-batch would resend every message it had already sent.
 The pump's own commits (claims, stamps) do not wait for the disk (`synchronous_commit = off` for its run): each is
@@ -21,12 +22,14 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import get_connection
 from django.db import connection, transaction
 from django.utils import timezone
 
 from core.mail import delivery_message, outbound_email_render_many
 from core.models import OutboundEmail
+from core.outage import DATABASE_DOWN
 
 logger = logging.getLogger(__name__)
 
@@ -164,11 +167,16 @@ def _pump(*, batch: int, max_seconds: float) -> int:
         # send; what is left is released at once, as it is when this run is interrupted by an error.
         send_until = now + timedelta(seconds=settings.VIGIL_OUTBOX_CLAIM_SECONDS / 2)
         pending = {row.pk for row in rows}
+        remembered = _sent_remembered(pending)
         try:
             for row in rows:
                 if timezone.now() > send_until:
                     break
-                sent += _pump_one(row=row, transport=transport)
+                if row.pk in remembered:  # sent before the database went away: stamp it now, do not send again
+                    _stamp_sent(row=row, now=timezone.now())
+                    cache.delete(_sent_key(row.pk))
+                else:
+                    sent += _pump_one(row=row, transport=transport)
                 pending.discard(row.pk)
         finally:
             if pending:
@@ -215,9 +223,39 @@ def _pump_one(*, row: OutboundEmail, transport) -> int:
         except Exception:
             logger.warning("Reopening the mail transport failed", exc_info=True)
         return 0
+    try:
+        _stamp_sent(row=row, now=now)
+    except DATABASE_DOWN:
+        _sent_remember(row.pk)  # sent, but the database went away before the stamp: never send it again
+        raise
+    return 1
+
+
+def _stamp_sent(*, row: OutboundEmail, now: datetime) -> None:
     with connection.cursor() as cursor:  # the ORM's update() built this statement anew each time: 0.3 ms a message
         cursor.execute(_STAMP_SQL, [row.attempts + 1, now, now, row.pk])
-    return 1
+
+
+# A message handed to the mail server whose stamp could not be written (the database went away in between) is
+# remembered in the cache for a week: the next pump stamps it instead of sending it again. With the cache down too,
+# it is sent again, with the same Message-ID (which mail servers and clients use to drop duplicates).
+def _sent_key(pk: int) -> str:
+    return f"outbox:sent-unstamped:{pk}"
+
+
+def _sent_remember(pk: int) -> None:
+    try:
+        cache.set(_sent_key(pk), 1, timeout=7 * 86400)
+    except Exception:
+        logger.warning("E-mail %s was sent but neither stamped nor remembered; it may be sent twice", pk, exc_info=True)
+
+
+def _sent_remembered(ids) -> set[int]:
+    try:
+        found = cache.get_many([_sent_key(pk) for pk in ids])
+    except Exception:
+        return set()
+    return {pk for pk in ids if _sent_key(pk) in found}
 
 
 _STAMP_SQL = (

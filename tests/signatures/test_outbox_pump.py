@@ -249,3 +249,19 @@ def test_a_pump_stops_sending_before_its_claims_run_out(settings, no_pump_nudge)
     assert not OutboundEmail.objects.filter(claimed_until__isnull=False).exists()
     settings.VIGIL_OUTBOX_CLAIM_SECONDS = 30
     assert outbound_email_pump() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_sent_just_before_the_database_went_away_is_stamped_not_sent_again(no_pump_nudge):
+    """The pump sent it, then could not stamp it (the database went away): it remembered the message in the cache,
+    and the next pump stamps it without sending it a second time."""
+    from core import services
+
+    petition = OpenPetitionFactory()
+    sign(petition, "once@example.org")
+    row = OutboundEmail.objects.get()
+    services._sent_remember(row.pk)
+    assert outbound_email_pump() == 0
+    row.refresh_from_db()
+    assert row.sent_at is not None and mail.outbox == []
+    assert services._sent_remembered([row.pk]) == set()
