@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python bench/petitions_load.py [--seconds 30] [--clients 64] [--workers 4] [--port 8201]
        [--worker-class sync|gthread] [--threads 4] [--worker-connections 8] [--confirm-share 0.5]
-       [--worker-concurrency 2] [--no-intake]
+       [--worker-concurrency 2] [--no-intake] [--redis-appendfsync everysec|always|off]
 
 Method
 - Its own database (vigil_bench_petitions, dropped and migrated afresh), Redis db 7 (cache, rate limits) and db 6
@@ -17,7 +17,9 @@ Method
   production default's lower CPU priority, VIGIL_WORKER_NICENESS) and beat (the intake drain and the outbox pump
   every second, the count flush every 2 s), as production runs them. Signing goes through the intake (the
   production default: signatures queued in Redis, written in batches by the worker); --no-intake writes each in
-  its request instead.
+  its request instead. The intake is used only on a Redis that persists: for the run, the machine's Redis is set
+  (CONFIG SET) to appendonly yes with --redis-appendfsync (everysec by default, as docker-compose.yml; "always"
+  fsyncs before every answer; "off" turns the append-only file off, and so the intake) and put back afterwards.
 - The load generator is another process: asyncio with raw HTTP/1.1 sockets (one connection per request, as
   gunicorn's sync workers close them), --clients concurrent clients. Each client fetches the petition page once for
   its CSRF cookie, then loops. Phase 1: the trivial view for --seconds/2. Phase 2: for --seconds, each client
@@ -257,6 +259,12 @@ def main() -> None:
     parser.add_argument("--confirm-share", type=float, default=0.5)
     parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery pool processes (compose runs 2)")
     parser.add_argument("--no-intake", action="store_true", help="write each signature in the request (no intake)")
+    parser.add_argument(
+        "--redis-appendfsync",
+        default="everysec",
+        choices=["everysec", "always", "off"],
+        help="the machine's Redis persistence for the run (off: no append-only file, so no intake)",
+    )
     parser.add_argument("--server-pids", default="", help=argparse.SUPPRESS)
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -267,6 +275,37 @@ def main() -> None:
     env = {**os.environ, **ENV, "VIGIL_SIGN_INTAKE": "0" if args.no_intake else "1"}
     py = str(ROOT / ".venv" / "bin" / "python")
     print(__doc__.split("Caveat")[0].strip(), "\n")
+    restore = _redis_persistence(args.redis_appendfsync)
+    try:
+        _run(args, env, py)
+    finally:
+        _redis_config(restore)
+
+
+def _redis_config(values: dict) -> None:
+    for name, value in values.items():
+        subprocess.run(["redis-cli", "config", "set", name, value], check=True, capture_output=True)
+
+
+def _redis_persistence(fsync: str) -> dict:
+    """Set the machine's Redis to the persistence asked for; returns what to put back."""
+    found = subprocess.run(["redis-cli", "config", "get", "append*"], check=True, capture_output=True, text=True)
+    pairs = found.stdout.split()
+    before = {name: value for name, value in zip(pairs[::2], pairs[1::2], strict=True)
+              if name in ("appendonly", "appendfsync")}  # fmt: skip
+    if fsync == "off":
+        _redis_config({"appendonly": "no"})
+    else:
+        _redis_config({"appendfsync": fsync, "appendonly": "yes"})
+        for _ in range(300):  # turning the append-only file on rewrites it in the background first
+            info = subprocess.run(["redis-cli", "info", "persistence"], capture_output=True, text=True).stdout
+            if "aof_rewrite_in_progress:0" in info and "aof_rewrite_scheduled:0" in info:
+                break
+            time.sleep(0.1)
+    return before
+
+
+def _run(args, env: dict, py: str) -> None:
     psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
     psql(f"CREATE DATABASE {DB_NAME}")
     subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
@@ -373,6 +412,7 @@ def main() -> None:
     niceness = os.environ.get("VIGIL_WORKER_NICENESS", "10 (default)")
     print(f"cpu cores: {os.cpu_count()}   gunicorn: {server}   clients: {args.clients}   "
           f"confirm share: {args.confirm_share}   intake: {'off' if args.no_intake else 'on'}   "
+          f"redis appendfsync: {args.redis_appendfsync}   "
           f"celery: {args.worker_concurrency} processes at niceness {niceness}")  # fmt: skip
     print(f"load average (1 min) at start/end: trivial phase {data['load']['trivial']}, "
           f"signing phase {data['load']['sign']}")  # fmt: skip

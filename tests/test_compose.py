@@ -151,6 +151,19 @@ def test_redis_runs_redis_7(services):
     assert image.startswith("redis:7"), f"redis should run redis:7, not {image!r}."
 
 
+def test_redis_persists_what_the_signing_intake_acknowledged(services):
+    """The site uses the intake only on a Redis that persists; compose runs one that does, and never evicts."""
+    command = " ".join(services["redis"]["command"])
+    assert "--appendonly yes" in command and "--maxmemory-policy noeviction" in command, command
+    fsync = command.split("--appendfsync ", 1)[1].split()[0]
+    assert fsync in ("always", "everysec", "${VIGIL_REDIS_APPENDFSYNC:-everysec}"), command
+
+
+@pytest.mark.parametrize("name", ["worker", "beat"])
+def test_worker_and_beat_are_started_again_when_they_exit(services, name):
+    assert services[name].get("restart") in ("always", "unless-stopped"), f"{name} is not restarted when it exits."
+
+
 @pytest.mark.parametrize("name", HEALTHCHECKED_SERVICES)
 def test_service_has_a_healthcheck(services, name):
     healthcheck = services[name].get("healthcheck") or {}
