@@ -16,6 +16,7 @@ admin.site.site_header = f"{settings.SITE_NAME} administration"
 admin.site.site_title = settings.SITE_NAME
 
 handler403 = "core.views.permission_denied"
+handler500 = "core.views.server_error"
 
 SITEMAPS = {"articles": ArticleSitemap, "sections": SectionSitemap, "petitions": PetitionSitemap}
 

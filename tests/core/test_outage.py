@@ -84,3 +84,16 @@ def test_cached_pages_are_served_while_the_database_is_down_even_out_of_date(cli
     with database_down():
         during = client.get(url)
     assert during.status_code == 200 and petition.title in during.content.decode()
+
+
+def test_a_middleware_that_meets_the_outage_answers_503_too():
+    """A signed-in visitor's session is read by a middleware (the staff second-factor check), before any view."""
+    from django.test import Client
+
+    from tests.factories import VerifiedUserFactory
+
+    client = Client(raise_request_exception=False)
+    client.force_login(VerifiedUserFactory())
+    with database_down():
+        page = client.get(reverse("petitions:organise_index"))
+    assert page.status_code == 503 and page["Retry-After"]
