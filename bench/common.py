@@ -167,3 +167,32 @@ def psql(sql: str, db: str = "postgres") -> str:
     return subprocess.run(
         ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-tAc", sql], check=True, capture_output=True, text=True
     ).stdout.strip()
+
+
+def _redis_config(values: dict[str, str]) -> None:
+    for name, value in values.items():
+        subprocess.run(["redis-cli", "config", "set", name, value], check=True, capture_output=True)
+
+
+@contextmanager
+def redis_persistence(fsync: str = "everysec"):
+    """The machine's Redis with the persistence production runs (the signing intake is used only on a Redis that
+    persists): appendonly yes with `fsync` ("everysec" as docker-compose.yml, or "always"), or "off" (no file, and
+    so no intake). What was set before is put back afterwards."""
+    found = subprocess.run(["redis-cli", "config", "get", "append*"], check=True, capture_output=True, text=True)
+    pairs = found.stdout.split()
+    before = {name: value for name, value in zip(pairs[::2], pairs[1::2], strict=True)
+              if name in ("appendonly", "appendfsync")}  # fmt: skip
+    try:
+        if fsync == "off":
+            _redis_config({"appendonly": "no"})
+        else:
+            _redis_config({"appendfsync": fsync, "appendonly": "yes"})
+            for _ in range(300):  # turning the append-only file on rewrites it in the background first
+                info = subprocess.run(["redis-cli", "info", "persistence"], capture_output=True, text=True).stdout
+                if "aof_rewrite_in_progress:0" in info and "aof_rewrite_scheduled:0" in info:
+                    break
+                time.sleep(0.1)
+        yield
+    finally:
+        _redis_config(before)

@@ -60,7 +60,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import descendants, process_cpu, psql, raw_get, raw_request  # noqa: E402
+from bench.common import descendants, process_cpu, psql, raw_get, raw_request, redis_persistence  # noqa: E402
 
 DB_NAME = "vigil_bench_petitions"
 SLUG = "bench-petition"
@@ -275,34 +275,8 @@ def main() -> None:
     env = {**os.environ, **ENV, "VIGIL_SIGN_INTAKE": "0" if args.no_intake else "1"}
     py = str(ROOT / ".venv" / "bin" / "python")
     print(__doc__.split("Caveat")[0].strip(), "\n")
-    restore = _redis_persistence(args.redis_appendfsync)
-    try:
+    with redis_persistence(args.redis_appendfsync):
         _run(args, env, py)
-    finally:
-        _redis_config(restore)
-
-
-def _redis_config(values: dict) -> None:
-    for name, value in values.items():
-        subprocess.run(["redis-cli", "config", "set", name, value], check=True, capture_output=True)
-
-
-def _redis_persistence(fsync: str) -> dict:
-    """Set the machine's Redis to the persistence asked for; returns what to put back."""
-    found = subprocess.run(["redis-cli", "config", "get", "append*"], check=True, capture_output=True, text=True)
-    pairs = found.stdout.split()
-    before = {name: value for name, value in zip(pairs[::2], pairs[1::2], strict=True)
-              if name in ("appendonly", "appendfsync")}  # fmt: skip
-    if fsync == "off":
-        _redis_config({"appendonly": "no"})
-    else:
-        _redis_config({"appendfsync": fsync, "appendonly": "yes"})
-        for _ in range(300):  # turning the append-only file on rewrites it in the background first
-            info = subprocess.run(["redis-cli", "info", "persistence"], capture_output=True, text=True).stdout
-            if "aof_rewrite_in_progress:0" in info and "aof_rewrite_scheduled:0" in info:
-                break
-            time.sleep(0.1)
-    return before
 
 
 def _run(args, env: dict, py: str) -> None:

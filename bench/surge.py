@@ -53,7 +53,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import descendants, process_cpu, psql, raw_get, raw_request  # noqa: E402
+from bench.common import descendants, process_cpu, psql, raw_get, raw_request, redis_persistence  # noqa: E402
 
 SEED_DB = "vigil_bench_surge_seed"
 DB_NAME = "vigil_bench_surge"
@@ -322,6 +322,11 @@ def main() -> None:
     py = str(ROOT / ".venv" / "bin" / "python")
     env = {**os.environ, **ENV, "PYTHONPATH": str(ROOT)}
     print(__doc__.split("Method")[1].strip(), "\n", flush=True)
+    with redis_persistence("everysec"):  # as docker-compose.yml runs it: the signing intake needs it
+        _run(args, py, env)
+
+
+def _run(args, py: str, env: dict) -> None:
     _seed(py, env, fresh=args.fresh, signatures=args.signatures)
     psql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
     psql(f'CREATE DATABASE "{DB_NAME}" TEMPLATE "{SEED_DB}"')
