@@ -6,6 +6,7 @@ plain 503 page that asks the visitor to come back, never a 500. Each process log
 outage and one when a new connection succeeds again, not one per request.
 """
 
+import functools
 import logging
 import threading
 import time
@@ -25,8 +26,8 @@ _lock = threading.Lock()
 _outage = {"since": None, "answered": 0}
 
 
-def database_unreachable(exc: BaseException) -> None:
-    """Note that the database could not be reached; the first time in an outage, log it."""
+def database_unreachable(exc: BaseException, *, what: str = "pages that need it answer 503") -> None:
+    """Note that the database could not be reached; the first time in an outage, log it (saying `what` follows)."""
     with _lock:
         first = _outage["since"] is None
         if first:
@@ -34,8 +35,8 @@ def database_unreachable(exc: BaseException) -> None:
             _outage["answered"] = 0
         _outage["answered"] += 1
     if first:
-        logger.error("The database cannot be reached (%s: %s); pages that need it answer 503 until it is back",
-                     type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc).strip() else "")  # fmt: skip
+        logger.error("The database cannot be reached (%s: %s); %s until it is back", type(exc).__name__,
+                     str(exc).strip().splitlines()[0] if str(exc).strip() else "", what)  # fmt: skip
 
 
 def database_outage_seconds() -> float | None:
@@ -56,6 +57,29 @@ def _reachable_again(sender, connection, **kwargs) -> None:
 
 
 connection_created.connect(_reachable_again, dispatch_uid="core.outage.reachable_again")
+
+
+def while_database_down(default=0):
+    """For tasks beat runs every second or two (the intake drain, the outbox pump, the count flush): while the
+    database cannot be reached, a run notes it (one log line per outage per process) and returns `default`; the
+    next run tries again. Without this, each run would log a full traceback, hundreds a minute."""
+
+    def decorator(function):
+        @functools.wraps(function)
+        def wrapped(*args, **kwargs):
+            try:
+                return function(*args, **kwargs)
+            except DATABASE_DOWN as exc:
+                database_unreachable(exc, what="background work waits")
+                from django.db import connections
+
+                for connection in connections.all(initialized_only=True):
+                    connection.close_if_unusable_or_obsolete()
+                return default
+
+        return wrapped
+
+    return decorator
 
 
 def outage_response() -> HttpResponse:

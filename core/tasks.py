@@ -2,6 +2,8 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
+from core.outage import while_database_down
+
 WORKER_HEARTBEAT_KEY = "core:worker-heartbeat"
 
 
@@ -38,6 +40,7 @@ def ping_task(token: str) -> None:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+@while_database_down()
 def outbound_email_pump_task() -> int:
     """Beat runs this every VIGIL_OUTBOX_PUMP_SECONDS (and a busy web process nudges it at most once a second):
     deliver the bulk-written outbox rows in claimed batches. Concurrent runs share the work; none sends twice."""

@@ -2,8 +2,11 @@
 
 from celery import shared_task
 
+from core.outage import while_database_down
+
 
 @shared_task(acks_late=True, ignore_result=True)
+@while_database_down()
 def signature_counts_flush_task() -> int:
     """Every few seconds (beat), on its own queue so that a backlog of e-mail never holds the counts back."""
     from signatures.services.counts import signature_counts_flush
@@ -28,6 +31,7 @@ def signatures_pending_purge_task() -> int:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+@while_database_down()
 def signature_intake_drain_task() -> int:
     """Nudged by the sign view, and every second by beat; on the counts queue, ahead of any e-mail backlog."""
     from signatures.services.intake import signature_intake_drain

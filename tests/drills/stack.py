@@ -195,8 +195,8 @@ class Load:
     stack: Stack
     slug: str
     prefix: str
-    rate: float = 60
-    threads: int = 6
+    rate: float = 100
+    threads: int = 8
     answers: list[tuple[float, int, str]] = field(default_factory=list)  # (time, status or 0, e-mail)
 
     def __post_init__(self):
