@@ -97,6 +97,19 @@ def intake_enabled() -> bool:
     return redis_persistence(client).durable
 
 
+def intake_startup_check() -> None:
+    """Called as a web process starts: ask the intake's Redis whether it persists, so that a Redis without an
+    append-only file is reported in the log (as an error) before the first signature, not at it. Never fails."""
+    try:
+        client = redis_client()
+        if settings.VIGIL_SIGN_INTAKE and client is not None and settings.VIGIL_SIGN_INTAKE_REQUIRE_PERSISTENCE:
+            found = redis_persistence(client, fresh=True)
+            if found.durable:
+                logger.info("The signing intake is on: its Redis persists (%s)", found.describe())
+    except Exception:
+        logger.warning("Could not ask Redis whether it persists; asked again at the first signature", exc_info=True)
+
+
 @dataclass(frozen=True)
 class Persistence:
     appendonly: bool | None  # None: Redis would not say

@@ -56,3 +56,17 @@ def test_persistence_turned_off_at_run_time_is_noticed_at_the_next_check(tmp_pat
         with caplog.at_level(logging.WARNING):
             assert intake.intake_enabled()
         assert "intake is on again" in caplog.text
+
+
+def test_a_web_process_says_at_start_when_its_redis_does_not_persist(tmp_path, caplog):
+    server = ThrowawayRedis(tmp_path, appendonly=False)
+    with server, override_settings(CACHES=_cache_on(server)), caplog.at_level(logging.INFO):
+        intake.intake_startup_check()
+    assert "The signing intake is OFF" in caplog.text and "off (appendonly no)" in caplog.text
+
+
+def test_the_start_check_never_stops_a_start_when_redis_is_away(tmp_path, caplog):
+    server = ThrowawayRedis(tmp_path)  # never started: nothing answers on its port
+    with override_settings(CACHES=_cache_on(server)), caplog.at_level(logging.INFO):
+        intake.intake_startup_check()
+    assert "intake is OFF" not in caplog.text
