@@ -51,12 +51,26 @@ def test_postgresql_stopped_for_three_seconds(stack):
     with Load(stack, "drill-postgres", "pg") as load:
         time.sleep(2)
         stack.pg.stop(mode="immediate")
-        time.sleep(3)
+        time.sleep(1)
+        pages = {path: stack.get(path) for path in (
+            "/petitions/drill-postgres/",  # served from the page cache
+            "/petitions/drill-postgres/revisions/",  # needs the database
+            "/accounts/login/",
+            "/healthz",
+        )}  # fmt: skip
+        time.sleep(2)
         stack.pg.start()
         ended = time.monotonic()
         recovery = catch_up(stack, load, petition, fault_ended=ended, bound=RECOVERY_BOUND)
-    figures = settle(stack, load, petition, recovery=recovery, drill="postgres stopped 3 s", bound=RECOVERY_BOUND)
+    seen = ", ".join(f"{path} {status}" for path, (status, _h, _b) in pages.items())
+    figures = settle(stack, load, petition, recovery=recovery, drill="postgres stopped 3 s", bound=RECOVERY_BOUND,
+                     notes=f"during the outage: {seen}")  # fmt: skip
     _check(figures, stack)
+    assert pages["/petitions/drill-postgres/"][0] == 200
+    for path, (status, headers, _body) in pages.items():
+        assert status in (200, 302, 503), (path, status)
+        assert status != 503 or headers.get("Retry-After"), path
+    assert b'"degraded"' in pages["/healthz"][2]
     outage_lines = stack.log("web").count("The database cannot be reached")
     assert 1 <= outage_lines <= 2 * 4, stack.log("web")[-3000:]  # one line per process (2 gunicorn workers)
 
