@@ -402,6 +402,8 @@ CELERY_BEAT_SCHEDULE["signatures-counts-flush"] = {
 # long (about twice a drain's longest run). Each entry's id is kept RECEIPT_HOURS after it is written, so an entry
 # read again after a crash between commit and trim is never written twice.
 VIGIL_SIGN_INTAKE = env_bool("VIGIL_SIGN_INTAKE", True)
+# The registry of every class of personal data the site holds, with the rule that removes it (config/privacy.py).
+VIGIL_PRIVACY_REGISTRY = "config.privacy.REGISTRY"
 # /healthz: what each app adds to the report, and when a backlog makes the site "degraded" (core.health).
 VIGIL_HEALTH_REPORTS = ["signatures.health.intake_report"]
 VIGIL_HEALTH_INTAKE_MAX_AGE_SECONDS = env_int("VIGIL_HEALTH_INTAKE_MAX_AGE_SECONDS", 30)
@@ -439,6 +441,8 @@ CELERY_BEAT_SCHEDULE["signatures-pending-purge"] = {
 VIGIL_OUTBOX_PUMP_SECONDS = float(env_int("VIGIL_OUTBOX_PUMP_MS", 1000)) / 1000
 VIGIL_OUTBOX_PUMP_NUDGE_SECONDS = float(env_int("VIGIL_OUTBOX_PUMP_NUDGE_MS", 1000)) / 1000
 VIGIL_OUTBOX_PUMP_BATCH = env_int("VIGIL_OUTBOX_PUMP_BATCH", 200)
+# Sent (or given-up) messages keep their recipients and bodies this many days, then are scrubbed (core.services).
+VIGIL_OUTBOX_RETENTION_DAYS = env_int("VIGIL_OUTBOX_RETENTION_DAYS", 30)
 # How long a pump's claim on a batch lasts: a pump killed outright holds its unsent rows that long (core.services).
 VIGIL_OUTBOX_CLAIM_SECONDS = env_int("VIGIL_OUTBOX_CLAIM_SECONDS", 10)
 VIGIL_OUTBOX_PUMP_MAX_SECONDS = env_int("VIGIL_OUTBOX_PUMP_MAX_SECONDS", 2)
@@ -465,6 +469,8 @@ CELERY_BEAT_SCHEDULE["petitions-anonymise-due"] = {
 # broker's visibility timeout (VIGIL_BROKER_VISIBILITY_TIMEOUT, by default long limit + 300 s = 20 minutes), and a
 # beat sweep re-queues jobs whose heartbeat is older than the long limit + 60 s, whichever comes first.
 VIGIL_EXPORT_EXPIRY_DAYS = env_int("VIGIL_EXPORT_EXPIRY_DAYS", 14)
+# The download log keeps each entry's hashed client address this many days (then who, what and when only).
+VIGIL_DOWNLOAD_LOG_ADDRESS_DAYS = env_int("VIGIL_DOWNLOAD_LOG_ADDRESS_DAYS", 90)
 # How often (seconds) a running job writes its progress (rows done of total) for the page to poll.
 VIGIL_EXPORT_PROGRESS_SECONDS = float(env_str("VIGIL_EXPORT_PROGRESS_SECONDS", "1.0"))
 # Rows fetched per round trip while drawing a PDF packet.
@@ -481,6 +487,12 @@ VIGIL_PDF_FONT = env_str("VIGIL_PDF_FONT", "/usr/share/fonts/truetype/dejavu/Dej
 VIGIL_PDF_FONT_BOLD = env_str("VIGIL_PDF_FONT_BOLD", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 VIGIL_PDF_PAGE_SIZE = env_str("VIGIL_PDF_PAGE_SIZE", "A4")  # or "letter"
 VIGIL_SIGNON_PAGE_SIZE = 60  # verified signatories per public page
+# The privacy rules of config/privacy.py that have no task of their own (the outbox scrub, the download log's
+# addresses, the intake's records) run together, hourly; each rule is safe to run any time.
+CELERY_BEAT_SCHEDULE["privacy-sweep"] = {
+    "task": "core.tasks.privacy_rules_task",
+    "schedule": 3600.0,
+}
 CELERY_BEAT_SCHEDULE["deliverables-expire"] = {
     "task": "signatures.tasks.packet_exports_expire_task",
     "schedule": 3600.0,

@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTransform
 
 
 class OutboundEmailQuerySet(models.QuerySet):
@@ -48,6 +49,9 @@ class OutboundEmail(models.Model):
     # Set by the outbox pump while it delivers a row it claimed (a lease, not a lock, so that its delivery can commit
     # message by message); a delivery task leaves a row with a live claim alone. Cleared after each attempt.
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # When its personal data (recipients, subject, bodies, headers, context) was erased: VIGIL_OUTBOX_RETENTION_DAYS
+    # after it was sent or given up on, or at once when the person it was for withdrew or was anonymised.
+    scrubbed_at = models.DateTimeField(null=True, blank=True)
 
     objects = OutboundEmailQuerySet.as_manager()
 
@@ -65,6 +69,11 @@ class OutboundEmail(models.Model):
                 fields=["created_at"],
                 condition=Q(sent_at__isnull=True, failed_at__isnull=True),
                 name="outbound_email_unsent_idx",
+            ),
+            # The messages of one signature, found when it is withdrawn, purged or anonymised.
+            models.Index(KeyTransform("signature_id", "render_context"), name="outbound_email_signature_idx"),
+            models.Index(
+                fields=["created_at"], condition=Q(scrubbed_at__isnull=True), name="outbound_email_unscrubbed_idx"
             ),
         ]
 

@@ -47,3 +47,12 @@ def outbound_email_pump_task() -> int:
     from core.services import outbound_email_pump
 
     return outbound_email_pump()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+@while_database_down(default={})
+def privacy_rules_task() -> dict:
+    """Hourly: the privacy rules that have no task of their own (config/privacy.py says which)."""
+    from core.privacy import privacy_sweep
+
+    return privacy_sweep(only=lambda item: item.task == "core.tasks.privacy_rules_task (hourly)")

@@ -1,4 +1,5 @@
-"""Keeping as little as works: pending signatures expire, and signers become anonymous after a campaign ends."""
+"""Keeping as little as works: pending signatures expire, and signers become anonymous after a campaign ends.
+Either way, the e-mails written to them are scrubbed from the outbox at the same moment."""
 
 import logging
 from datetime import datetime, timedelta
@@ -7,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.services import outbound_email_scrub_for
 from signatures.models import Signature, SignatureState
 
 logger = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ def signatures_pending_purge(*, now: datetime | None = None) -> int:
             )
             if not ids:
                 break
+            outbound_email_scrub_for(key="signature_id", values=ids, now=now)
             removed += Signature.objects.filter(pk__in=ids, state=SignatureState.PENDING, counted=False).delete()[0]
         if len(ids) < BATCH:
             break
@@ -71,6 +74,17 @@ def signatures_anonymise_closed(*, petition_ids, now: datetime | None = None) ->
                     contact_ok=False,
                     anonymised_at=now,
                 )
+                outbound_email_scrub_for(key="signature_id", values=ids, now=now)
     if done:
         logger.info("Anonymised %s signature(s) of petitions %s", done, list(petition_ids))
     return done
+
+
+def private_downloads_prune(*, now: datetime | None = None) -> int:
+    """Erase the hashed client address of download-log entries older than VIGIL_DOWNLOAD_LOG_ADDRESS_DAYS: the log
+    keeps who (the account), what and when; the address served only to look into abuse while it was recent."""
+    from signatures.models import PrivateDownload
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.VIGIL_DOWNLOAD_LOG_ADDRESS_DAYS)
+    return PrivateDownload.objects.filter(at__lt=cutoff).exclude(ip_hash="").update(ip_hash="")

@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from core.mail import outbound_email_pump_soon
 from core.models import OutboundEmail
+from core.services import outbound_email_scrub_for
 from signatures.countries import COUNTRY_NAMES
 from signatures.email import InvalidEmail, email_canonical, email_for_sending
 from signatures.models import Signature, SignatureState
@@ -723,7 +724,8 @@ def signature_confirm(*, token: str, now: datetime | None = None) -> tuple[Signa
 
 
 def signature_withdraw(*, token: str, now: datetime | None = None) -> tuple[Signature, bool]:
-    """Withdraw a signature: out of counts and exports; the name, town and postal code are erased.
+    """Withdraw a signature: out of counts and exports; the name, town and postal code are erased, and so are the
+    e-mails written to the signer (the outbox keeps no address or body of them).
 
     The canonical e-mail stays, so that signing again is recognised (and confirmed again).
     Returns (signature, True) the first time, (signature, False) if it was already withdrawn.
@@ -745,6 +747,8 @@ def signature_withdraw(*, token: str, now: datetime | None = None) -> tuple[Sign
             show_publicly=False,
             contact_ok=False,
         )
+        if updated:
+            outbound_email_scrub_for(key="signature_id", values=[signature.pk], now=now)
         counts_flush_soon()
     signature.refresh_from_db()
     if not updated and signature.state != SignatureState.WITHDRAWN:

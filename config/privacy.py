@@ -1,0 +1,176 @@
+"""Every class of personal data Vigil holds, and the rule that removes or anonymises it (core.privacy).
+
+README's privacy section shows this table (tests/core/test_privacy.py keeps them equal). A class whose rule is
+"none yet" is held until staff delete it: the table says so rather than promise what the code does not do.
+"""
+
+from django.db.models import Min, Q
+
+from core.privacy import PersonalData
+
+HOURLY = "core.tasks.privacy_rules_task (hourly)"
+
+
+def _held(queryset, field: str):
+    found = queryset.aggregate(oldest=Min(field))
+    return queryset.count(), found["oldest"]
+
+
+def held_pending_signatures():
+    from signatures.models import Signature, SignatureState
+
+    return _held(Signature.objects.filter(state=SignatureState.PENDING), "created_at")
+
+
+def held_signers():
+    from signatures.models import Signature, SignatureState
+
+    return _held(
+        Signature.objects.filter(anonymised_at__isnull=True).exclude(state=SignatureState.PENDING), "created_at"
+    )
+
+
+def held_outbox():
+    from core.models import OutboundEmail
+
+    return _held(OutboundEmail.objects.filter(scrubbed_at__isnull=True), "created_at")
+
+
+def held_intake_failures():
+    from signatures.models import IntakeFailure
+
+    return _held(IntakeFailure.objects.all(), "failed_at")
+
+
+def held_download_addresses():
+    from signatures.models import PrivateDownload
+
+    return _held(PrivateDownload.objects.exclude(ip_hash=""), "at")
+
+
+def held_packets():
+    from signatures.models import PacketExport
+
+    return _held(PacketExport.objects.exclude(file_name=""), "created_at")
+
+
+def held_signons():
+    from signatures.models import SignOn
+
+    return _held(SignOn.objects.exclude(email=""), "created_at")
+
+
+def held_deliveries():
+    from petitions.models import Delivery
+
+    return _held(Delivery.objects.filter(~Q(recipient_email="")), "created_at")
+
+
+REGISTRY = [
+    PersonalData(
+        name="signatures-pending",
+        what="Unconfirmed signatures: name, e-mail, town, postal code, hashed address, referrer",
+        where="`signatures_signature` (state pending)",
+        rule="deleted, with the e-mails written to them, this many days after signing",
+        setting="`VIGIL_SIGNATURE_PENDING_PURGE_DAYS` (14)",
+        task="signatures.tasks.signatures_pending_purge_task (hourly)",
+        apply="signatures.services.privacy.signatures_pending_purge",
+        holding="config.privacy.held_pending_signatures",
+    ),
+    PersonalData(
+        name="signers",
+        what="Confirmed and withdrawn signers: name, e-mail, town, postal code, hashed address, referrer "
+        "(a withdrawal erases the name, town and postal code at once; the e-mail stays to recognise a new signature)",
+        where="`signatures_signature`",
+        rule="anonymised (every personal field erased; state, country, region and times kept for the counts), "
+        "with the e-mails written to them, this many months after the petition closes",
+        setting="`VIGIL_SIGNATURE_ANONYMISE_AFTER_MONTHS` (6)",
+        task="petitions.tasks.petitions_anonymise_due_task (every 6 hours)",
+        apply="petitions.services.petitions_anonymise_due",
+        holding="config.privacy.held_signers",
+    ),
+    PersonalData(
+        name="outbox",
+        what="E-mails on their way out: recipients, subject, bodies, headers, rendering context, attachment paths",
+        where="`core_outboundemail`",
+        rule="scrubbed this many days after sent or given up; at once when the signature they were about is "
+        "withdrawn, purged or anonymised",
+        setting="`VIGIL_OUTBOX_RETENTION_DAYS` (30)",
+        task=HOURLY,
+        apply="core.services.outbound_email_scrub_due",
+        holding="config.privacy.held_outbox",
+    ),
+    PersonalData(
+        name="intake",
+        what="Signatures waiting in the signing intake, and entries set aside with their error",
+        where="Redis list `signatures:intake:queue`; `signatures_intakefailure`",
+        rule="the list is written to the database within seconds; set-aside entries are deleted with unconfirmed "
+        "signatures; entry ids (no personal data) after a day",
+        setting="`VIGIL_SIGNATURE_PENDING_PURGE_DAYS` (14), `VIGIL_SIGN_INTAKE_RECEIPT_HOURS` (24)",
+        task="signatures.tasks.signatures_pending_purge_task (hourly)",
+        apply="signatures.services.intake.signature_intake_records_purge",
+        holding="config.privacy.held_intake_failures",
+    ),
+    PersonalData(
+        name="rate-limits",
+        what="Rate-limit counters: keyed by hashed client address and hashed e-mail address",
+        where="Redis (the cache)",
+        rule="each key expires with its window (at most a day)",
+        setting="`VIGIL_SIGN_RATE_PER_IP`, `VIGIL_SIGN_RATE_PER_EMAIL`",
+        task="Redis key expiry",
+    ),
+    PersonalData(
+        name="download-log",
+        what="Download and delivery-link log: account, file, time, hashed client address",
+        where="`signatures_privatedownload`",
+        rule="the hashed address erased this many days after the download (account, file and time kept)",
+        setting="`VIGIL_DOWNLOAD_LOG_ADDRESS_DAYS` (90)",
+        task=HOURLY,
+        apply="signatures.services.privacy.private_downloads_prune",
+        holding="config.privacy.held_download_addresses",
+    ),
+    PersonalData(
+        name="packets",
+        what="Signature packets (CSV, PDF): signers' names, towns, and e-mails where asked for",
+        where="files under `VIGIL_PRIVATE_ROOT`; `signatures_packetexport`",
+        rule="the file deleted this many days after it was made",
+        setting="`VIGIL_EXPORT_EXPIRY_DAYS` (14)",
+        task="signatures.tasks.packet_exports_expire_task (hourly)",
+        apply="signatures.services.packets.packet_exports_expire",
+        holding="config.privacy.held_packets",
+    ),
+    PersonalData(
+        name="delivered-copies",
+        what="Copies of packets and compiled letters attached to a delivery; the delivery's recipient",
+        where="files under `VIGIL_PRIVATE_ROOT`; `petitions_delivery`, `petitions_deliveryitem`",
+        rule="none yet: kept until staff delete them",
+        setting="",
+        task="—",
+        holding="config.privacy.held_deliveries",
+    ),
+    PersonalData(
+        name="sign-ons",
+        what="Sign-ons to letters: contact e-mail, signer's name and role, website, logo, proof documents",
+        where="`signatures_signon`; files under `MEDIA_ROOT` (logos) and `VIGIL_PRIVATE_ROOT` (proofs)",
+        rule="none yet: kept until staff delete them",
+        setting="",
+        task="—",
+        holding="config.privacy.held_signons",
+    ),
+    PersonalData(
+        name="accounts-and-comments",
+        what="Accounts (e-mail, name, second factor) and the comments written under them",
+        where="`auth_user`, allauth's tables, `comments_comment`",
+        rule="kept while the account exists",
+        setting="",
+        task="—",
+    ),
+    PersonalData(
+        name="logs",
+        what="Application and access logs (client addresses in the web server's access log)",
+        where="standard output, collected by the process manager",
+        rule="the process manager's retention (Docker's default keeps container logs until the container is removed)",
+        setting="",
+        task="the process manager",
+    ),
+]
