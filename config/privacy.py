@@ -1,7 +1,7 @@
 """Every class of personal data Vigil holds, and the rule that removes or anonymises it (core.privacy).
 
-README's privacy section shows this table (tests/core/test_privacy.py keeps them equal). A class whose rule is
-"none yet" is held until staff delete it: the table says so rather than promise what the code does not do.
+README's privacy section shows this table (tests/privacy/test_lifecycle.py keeps them equal). Where data is kept on
+purpose (an account while it exists, the delivery log), the table says so rather than promise a rule.
 """
 
 from django.db.models import Min, Q
@@ -57,7 +57,24 @@ def held_packets():
 def held_signons():
     from signatures.models import SignOn
 
-    return _held(SignOn.objects.exclude(email=""), "created_at")
+    return _held(SignOn.objects.filter(anonymised_at__isnull=True).exclude(email=""), "created_at")
+
+
+def held_unverified_uploads():
+    from signatures.models import SignOn, SignOnState
+
+    unverified = SignOn.objects.filter(state__in=[SignOnState.PENDING, SignOnState.REJECTED])
+    return _held(unverified.exclude(logo="", proof_file=""), "created_at")
+
+
+def held_delivered_files():
+    from petitions.models import DeliveryItem, JobState, LetterCompile
+
+    items = DeliveryItem.objects.exclude(file_name="")
+    compiles = LetterCompile.objects.filter(state=JobState.DONE).exclude(file_name="")
+    counts = [_held(items, "delivery__created_at"), _held(compiles, "created_at")]
+    oldest = [when for _count, when in counts if when is not None]
+    return sum(count for count, _when in counts), min(oldest) if oldest else None
 
 
 def held_deliveries():
@@ -140,22 +157,45 @@ REGISTRY = [
         holding="config.privacy.held_packets",
     ),
     PersonalData(
-        name="delivered-copies",
-        what="Copies of packets and compiled letters attached to a delivery; the delivery's recipient",
-        where="files under `VIGIL_PRIVATE_ROOT`; `petitions_delivery`, `petitions_deliveryitem`",
-        rule="none yet: kept until staff delete them",
-        setting="",
-        task="—",
-        holding="config.privacy.held_deliveries",
+        name="delivered-files",
+        what="Copies of packets and letters attached to deliveries; compiled letter PDFs (signatories' names)",
+        where="files under `VIGIL_PRIVATE_ROOT`; `petitions_deliveryitem`, `petitions_lettercompile`",
+        rule="the files deleted this many days after they were made; the delivery log keeps what, when, to whom, "
+        "size and checksum",
+        setting="`VIGIL_DELIVERED_FILE_EXPIRY_DAYS` (90)",
+        task=HOURLY,
+        apply="petitions.services_delivery.deliverables_files_expire",
+        holding="config.privacy.held_delivered_files",
     ),
     PersonalData(
         name="sign-ons",
-        what="Sign-ons to letters: contact e-mail, signer's name and role, website, logo, proof documents",
-        where="`signatures_signon`; files under `MEDIA_ROOT` (logos) and `VIGIL_PRIVATE_ROOT` (proofs)",
-        rule="none yet: kept until staff delete them",
+        what="Sign-ons to letters: contact e-mail, signer's name and role, review note, proof document",
+        where="`signatures_signon`; proof files under `VIGIL_PRIVATE_ROOT`",
+        rule="erased (the proof file deleted) this many months after the letter closes; the organisation's name, "
+        "website and logo, public on the letter, stay",
+        setting="`VIGIL_SIGNON_ANONYMISE_AFTER_MONTHS` (6)",
+        task=HOURLY,
+        apply="signatures.services.privacy.signons_anonymise_due",
+        holding="config.privacy.held_signons",
+    ),
+    PersonalData(
+        name="sign-on-uploads",
+        what="Logos and proof documents of sign-ons never confirmed by e-mail, or rejected",
+        where="files under `MEDIA_ROOT` and `VIGIL_PRIVATE_ROOT`",
+        rule="deleted this many days after the sign-on",
+        setting="`VIGIL_SIGNON_UNVERIFIED_UPLOAD_DAYS` (30)",
+        task=HOURLY,
+        apply="signatures.services.privacy.signons_unverified_uploads_remove",
+        holding="config.privacy.held_unverified_uploads",
+    ),
+    PersonalData(
+        name="delivery-recipients",
+        what="Deliveries: the recipient's name and e-mail address, the covering note",
+        where="`petitions_delivery`",
+        rule="kept: the delivery log is the campaign's public record of what was delivered to whom",
         setting="",
         task="—",
-        holding="config.privacy.held_signons",
+        holding="config.privacy.held_deliveries",
     ),
     PersonalData(
         name="accounts-and-comments",

@@ -469,6 +469,13 @@ CELERY_BEAT_SCHEDULE["petitions-anonymise-due"] = {
 # broker's visibility timeout (VIGIL_BROKER_VISIBILITY_TIMEOUT, by default long limit + 300 s = 20 minutes), and a
 # beat sweep re-queues jobs whose heartbeat is older than the long limit + 60 s, whichever comes first.
 VIGIL_EXPORT_EXPIRY_DAYS = env_int("VIGIL_EXPORT_EXPIRY_DAYS", 14)
+# Copies of packets and letters attached to deliveries, and compiled letter PDFs, are deleted this many days after
+# they were made (the delivery log keeps what, when, to whom and the checksum). Must exceed the e-mailed link's life.
+VIGIL_DELIVERED_FILE_EXPIRY_DAYS = env_int("VIGIL_DELIVERED_FILE_EXPIRY_DAYS", 90)
+# Sign-ons' contact e-mail, signer's name and role, and proof document are erased this many months after the letter
+# closes; the logo and proof of sign-ons never confirmed, or rejected, go after this many days.
+VIGIL_SIGNON_ANONYMISE_AFTER_MONTHS = env_int("VIGIL_SIGNON_ANONYMISE_AFTER_MONTHS", 6)
+VIGIL_SIGNON_UNVERIFIED_UPLOAD_DAYS = env_int("VIGIL_SIGNON_UNVERIFIED_UPLOAD_DAYS", 30)
 # The download log keeps each entry's hashed client address this many days (then who, what and when only).
 VIGIL_DOWNLOAD_LOG_ADDRESS_DAYS = env_int("VIGIL_DOWNLOAD_LOG_ADDRESS_DAYS", 90)
 # How often (seconds) a running job writes its progress (rows done of total) for the page to poll.
@@ -478,6 +485,11 @@ VIGIL_EXPORT_FETCH_ROWS = env_int("VIGIL_EXPORT_FETCH_ROWS", 5000)
 # A delivery attaches files up to this size in total; larger files go as expiring signed links.
 VIGIL_DELIVERY_MAX_ATTACHMENT_BYTES = env_int("VIGIL_DELIVERY_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
 VIGIL_DELIVERY_LINK_MAX_AGE_DAYS = env_int("VIGIL_DELIVERY_LINK_MAX_AGE_DAYS", 30)
+if VIGIL_DELIVERY_LINK_MAX_AGE_DAYS >= VIGIL_DELIVERED_FILE_EXPIRY_DAYS:
+    raise ImproperlyConfigured(
+        "VIGIL_DELIVERED_FILE_EXPIRY_DAYS must exceed VIGIL_DELIVERY_LINK_MAX_AGE_DAYS, or e-mailed links outlive "
+        "the files they point at."
+    )
 # The "your petition was delivered" update to signers who agreed to hear from the organisers goes in batches.
 VIGIL_DELIVERY_UPDATE_BATCH = env_int("VIGIL_DELIVERY_UPDATE_BATCH", 500)
 # Shareholders' proof documents: a PDF or an image, at most this size.

@@ -276,6 +276,7 @@ _SCRUBBED = {
     "body_text": "",
     "body_html": "",
     "render_context": {},
+    "render_kind": "",  # nothing left to render it from
     "attachments": [],
     "last_error": "",
 }

@@ -366,3 +366,28 @@ def delivery_updates_send(*, delivery_id: int, batch: int | None = None, now: da
             except IntegrityError:
                 pass
     return not done
+
+
+def deliverables_files_expire(*, now: datetime | None = None) -> int:
+    """Delete the files of deliveries and compiled letters older than VIGIL_DELIVERED_FILE_EXPIRY_DAYS: the copies of
+    packets and letters attached to a delivery (the delivery log keeps what, when, to whom, size and checksum) and
+    compiled letter PDFs (the compile row keeps its number, count and checksum; compiling again makes a new one).
+    Returns how many files went."""
+    from datetime import timedelta
+
+    from signatures.private_files import private_delete
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.VIGIL_DELIVERED_FILE_EXPIRY_DAYS)
+    done = 0
+    items = DeliveryItem.objects.filter(delivery__created_at__lt=cutoff).exclude(file_name="")
+    for item in items.only("pk", "file_name"):
+        private_delete(item.file_name)
+        done += DeliveryItem.objects.filter(pk=item.pk).update(file_name="")
+    compiles = LetterCompile.objects.filter(state=JobState.DONE, created_at__lt=cutoff).exclude(file_name="")
+    for compiled in compiles.only("pk", "file_name"):
+        private_delete(compiled.file_name)
+        done += LetterCompile.objects.filter(pk=compiled.pk).update(state=JobState.EXPIRED, file_name="")
+    if done:
+        logger.info("Deleted %d delivered or compiled file(s) older than %s", done, cutoff.date())
+    return done

@@ -277,18 +277,26 @@ class SignOn(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     review_note = models.CharField(max_length=500, blank=True)
+    # When its contact details and proof were erased (VIGIL_SIGNON_ANONYMISE_AFTER_MONTHS after the letter closed).
+    anonymised_at = models.DateTimeField(null=True, blank=True)
+    # When its uploads were deleted because it was never verified (VIGIL_SIGNON_UNVERIFIED_UPLOAD_DAYS).
+    uploads_removed_at = models.DateTimeField(null=True, blank=True)
 
     objects = SignOnQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["letter", "canonical_email"], name="signon_one_per_email"),
+            models.UniqueConstraint(
+                fields=["letter", "canonical_email"], condition=~Q(canonical_email=""), name="signon_one_per_email"
+            ),
             models.UniqueConstraint(
                 fields=["letter", "canonical_website"], condition=~Q(canonical_website=""),
                 name="signon_one_per_website",
             ),
-            models.CheckConstraint(condition=~Q(canonical_email=""), name="signon_has_email"),
+            models.CheckConstraint(
+                condition=~Q(canonical_email="") | Q(anonymised_at__isnull=False), name="signon_has_email"
+            ),
             models.CheckConstraint(
                 condition=Q(state__in=[SignOnState.PENDING, SignOnState.REJECTED]) | Q(confirmed_at__isnull=False),
                 name="signon_confirmed_has_time",

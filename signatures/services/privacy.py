@@ -88,3 +88,67 @@ def private_downloads_prune(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.VIGIL_DOWNLOAD_LOG_ADDRESS_DAYS)
     return PrivateDownload.objects.filter(at__lt=cutoff).exclude(ip_hash="").update(ip_hash="")
+
+
+def _signon_files_delete(signon) -> None:
+    from django.core.files.storage import default_storage
+
+    from signatures.private_files import private_delete
+
+    if signon.proof_file:
+        private_delete(signon.proof_file)
+    if signon.logo:
+        for rendition in signon.renditions or []:
+            default_storage.delete(rendition["name"])
+        signon.logo.delete(save=False)
+
+
+def signons_anonymise_due(*, now: datetime | None = None) -> int:
+    """Erase the private part of sign-ons to letters closed more than VIGIL_SIGNON_ANONYMISE_AFTER_MONTHS ago: the
+    contact e-mail, the signer's name and role, the review note and the proof document (the file too). What the
+    letter shows in public stays: the organisation's name, website and logo, or the shareholder's holding."""
+    from signatures.models import SignOn
+    from signatures.private_files import private_delete
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=30 * settings.VIGIL_SIGNON_ANONYMISE_AFTER_MONTHS)
+    done = 0
+    due = SignOn.objects.filter(letter__closed_at__lt=cutoff, anonymised_at__isnull=True)
+    for signon in due.only("pk", "proof_file"):
+        if signon.proof_file:
+            private_delete(signon.proof_file)
+        done += SignOn.objects.filter(pk=signon.pk, anonymised_at__isnull=True).update(
+            email="",
+            canonical_email="",
+            signer_name="",
+            signer_role="",
+            review_note="",
+            proof_file="",
+            proof_mimetype="",
+            proof_size=0,
+            anonymised_at=now,
+        )
+    if done:
+        logger.info("Anonymised %d sign-on(s) of letters closed before %s", done, cutoff.date())
+    return done
+
+
+def signons_unverified_uploads_remove(*, now: datetime | None = None) -> int:
+    """Delete the logo and proof document of sign-ons never confirmed by e-mail, or rejected, once they are older
+    than VIGIL_SIGNON_UNVERIFIED_UPLOAD_DAYS: nobody will show or review them."""
+    from signatures.models import SignOn, SignOnState
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.VIGIL_SIGNON_UNVERIFIED_UPLOAD_DAYS)
+    done = 0
+    due = (
+        SignOn.objects.filter(created_at__lt=cutoff, uploads_removed_at__isnull=True)
+        .filter(state__in=[SignOnState.PENDING, SignOnState.REJECTED])
+        .exclude(logo="", proof_file="")
+    )
+    for signon in due:
+        _signon_files_delete(signon)
+        done += SignOn.objects.filter(pk=signon.pk).update(
+            logo="", renditions=[], proof_file="", proof_mimetype="", proof_size=0, uploads_removed_at=now
+        )
+    return done
