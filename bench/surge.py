@@ -235,7 +235,8 @@ def _seed(py: str, env: dict, *, fresh: bool, signatures: int) -> None:
     print(f"making the template database {SEED_DB} (demo content and {signatures:,} signatures) ...", flush=True)
     psql(f'DROP DATABASE IF EXISTS "{SEED_DB}" WITH (FORCE)')
     psql(f'CREATE DATABASE "{SEED_DB}"')
-    seed_env = {**env, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{SEED_DB}"}
+    # The demo loads only with DEBUG on (its accounts have a published password); the benchmark itself runs with it off.
+    seed_env = {**env, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{SEED_DB}", "DJANGO_DEBUG": "1"}
     subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=seed_env, check=True)
     subprocess.run([py, "manage.py", "seed_demo", "--signatures", str(signatures)], cwd=ROOT, env=seed_env,
                    check=True, capture_output=True)  # fmt: skip

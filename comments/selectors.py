@@ -247,6 +247,16 @@ def comment_in_context(*, comment_id: int, viewer, now: datetime | None = None) 
     return CommentContext(comment=comment, article=comment.article, comments=items)
 
 
+def comment_for_reader(*, comment_id: int, viewer, now: datetime | None = None) -> Comment:
+    """A comment a reader acts on by its id (to flag it): only under an article the public can see (or the viewer
+    may preview), so that an id never shows a comment of a draft."""
+    comment = Comment.objects.select_related("article", "author").filter(pk=comment_id).first()
+    can_preview = viewer.is_authenticated and viewer.has_perm("articles.preview_article")
+    if comment is None or not (comment.article.is_public(now=now or timezone.now()) or can_preview):
+        raise Http404("No comment at this address.")
+    return comment
+
+
 def comment_for_author_action(*, comment_id: int) -> Comment:
     comment = Comment.objects.select_related("article", "author").filter(pk=comment_id).first()
     if comment is None:

@@ -215,7 +215,7 @@ def comment_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @_limits("flag")
 def comment_flag(request: HttpRequest, pk: int) -> HttpResponse:
-    comment = selectors.comment_for_author_action(comment_id=pk)
+    comment = selectors.comment_for_reader(comment_id=pk, viewer=request.user)
     if comment.state not in (CommentState.VISIBLE, CommentState.HIDDEN_BY_FLAGS):
         raise Http404("No comment to flag at this address.")
     status, error = 200, ""

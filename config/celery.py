@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import after_setup_logger, after_setup_task_logger, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -21,3 +21,13 @@ def _lower_priority(**_kwargs) -> None:
     niceness = getattr(settings, "VIGIL_WORKER_NICENESS", 0)
     if niceness > 0:
         os.nice(niceness)
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _redact_logs(logger, **_kwargs) -> None:
+    """Celery sets up its own handlers: they drop link tokens and e-mail addresses too (core.redact)."""
+    from core.redact import RedactFilter
+
+    for handler in logger.handlers:
+        handler.addFilter(RedactFilter())

@@ -4,6 +4,7 @@ Nothing configured means the embedded default: SQLite, a local-memory cache and 
 DEBUG is off unless DJANGO_DEBUG says otherwise; with DEBUG off every secret must come from the environment.
 """
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -271,8 +272,20 @@ VIGIL_MFA_REQUIRED_PATH_PREFIXES = ["/admin/", "/moderation/", "/organise/"]
 # read it through core.net.client_ip, so rate limits and login throttles agree.
 VIGIL_TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
 VIGIL_TRUSTED_CLIENT_IP_HEADER = env_str("DJANGO_TRUSTED_CLIENT_IP_HEADER") or None
-ALLAUTH_TRUSTED_PROXY_COUNT = VIGIL_TRUSTED_PROXY_COUNT
-ALLAUTH_TRUSTED_CLIENT_IP_HEADER = VIGIL_TRUSTED_CLIENT_IP_HEADER
+# Forwarding headers are believed only from these addresses or networks (CIDR), the proxies in front of the site.
+VIGIL_TRUSTED_PROXIES = env_list("DJANGO_TRUSTED_PROXIES", [])
+try:
+    for _proxy in VIGIL_TRUSTED_PROXIES:
+        ipaddress.ip_network(_proxy, strict=False)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"DJANGO_TRUSTED_PROXIES: {_exc}") from _exc
+if (VIGIL_TRUSTED_PROXY_COUNT or VIGIL_TRUSTED_CLIENT_IP_HEADER) and not VIGIL_TRUSTED_PROXIES:
+    raise ImproperlyConfigured(
+        "DJANGO_TRUSTED_PROXY_COUNT and DJANGO_TRUSTED_CLIENT_IP_HEADER need DJANGO_TRUSTED_PROXIES: the addresses of "
+        "the proxies whose forwarding headers may be believed (otherwise any client could write them)."
+    )
+# allauth asks its adapter for the client's address; ours asks core.net.client_ip (the same rules).
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 RATELIMIT_IP_META_KEY = "core.net.client_ip"
 RATELIMIT_VIEW = "core.views.ratelimited"
 RATELIMIT_ENABLE = env_bool("DJANGO_RATELIMIT_ENABLE", True)
@@ -361,6 +374,12 @@ VIGIL_SIGN_PETITION_CACHE_SECONDS = float(env_int("VIGIL_SIGN_PETITION_CACHE_MS"
 VIGIL_SIGN_SNAPSHOT_SHARED_SECONDS = env_int("VIGIL_SIGN_SNAPSHOT_SHARED_SECONDS", 7 * 86400)
 # A confirmation link works this long (seconds); notes to a signer ("already signed", reminders) at most this often.
 VIGIL_SIGNATURE_CONFIRM_MAX_AGE = env_int("VIGIL_SIGNATURE_CONFIRM_MAX_AGE", 7 * 24 * 3600)
+# "Your data" (a copy, or erasure, of what is held under an address): how long the e-mailed erasure link works, and
+# how often one client address and one e-mail address may ask.
+VIGIL_DATA_ERASE_LINK_MAX_AGE = env_int("VIGIL_DATA_ERASE_LINK_MAX_AGE", 24 * 3600)
+VIGIL_DATA_REQUEST_RATE = env_str("VIGIL_DATA_REQUEST_RATE", "5/h")
+# A withdrawal link works this long (seconds) from the signing: long, but not for ever (the "Your data" page remains).
+VIGIL_SIGNATURE_WITHDRAW_MAX_AGE = env_int("VIGIL_SIGNATURE_WITHDRAW_MAX_AGE", 730 * 24 * 3600)
 VIGIL_SIGNATURE_NOTICE_INTERVAL = env_int("VIGIL_SIGNATURE_NOTICE_INTERVAL", 3600)
 VIGIL_SIGNATURE_RESEND_INTERVAL = env_int("VIGIL_SIGNATURE_RESEND_INTERVAL", 120)
 # Unconfirmed signatures are deleted after this many days; signers are anonymised this many months after closing.
@@ -494,6 +513,10 @@ if VIGIL_DELIVERY_LINK_MAX_AGE_DAYS >= VIGIL_DELIVERED_FILE_EXPIRY_DAYS:
 VIGIL_DELIVERY_UPDATE_BATCH = env_int("VIGIL_DELIVERY_UPDATE_BATCH", 500)
 # Shareholders' proof documents: a PDF or an image, at most this size.
 VIGIL_PROOF_MAX_BYTES = env_int("VIGIL_PROOF_MAX_BYTES", 5 * 1024 * 1024)
+# The public sign-on form: sign-ons accepted per client address, and the margin above the largest file the form
+# accepts before a request is refused (413) without its body being read.
+VIGIL_SIGNON_RATE_PER_IP = env_str("VIGIL_SIGNON_RATE_PER_IP", "10/h")
+VIGIL_UPLOAD_BODY_MARGIN_BYTES = env_int("VIGIL_UPLOAD_BODY_MARGIN_BYTES", 65536)
 # PDFs are drawn by ReportLab with this TrueType font (wide Unicode coverage); ReportLab's own Vera if it is missing.
 VIGIL_PDF_FONT = env_str("VIGIL_PDF_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 VIGIL_PDF_FONT_BOLD = env_str("VIGIL_PDF_FONT_BOLD", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
@@ -525,7 +548,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Link tokens and e-mail addresses never reach a log line (core.redact).
+    "filters": {"redact": {"()": "core.redact.RedactFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

@@ -1,11 +1,14 @@
 """Where a request came from.
 
-The client's address is the N-th entry from the right of X-Forwarded-For when N trusted proxies stand in front of
-the site (DJANGO_TRUSTED_PROXY_COUNT), or a header that one trusted proxy sets (DJANGO_TRUSTED_CLIENT_IP_HEADER),
-or else the socket's own REMOTE_ADDR. Entries left of the trusted ones were written by the client and are ignored.
-allauth is given the same two settings, and django-ratelimit calls this function, so both see the same address.
+Forwarding headers are believed only from the proxies listed in DJANGO_TRUSTED_PROXIES (addresses or networks):
+a request whose socket address (REMOTE_ADDR) is not one of them is from the client itself, whatever headers it
+carries. From a listed proxy, the client's address is the N-th entry from the right of X-Forwarded-For when N
+proxies stand in front of the site (DJANGO_TRUSTED_PROXY_COUNT), or the header that the proxy sets
+(DJANGO_TRUSTED_CLIENT_IP_HEADER). Entries left of the trusted ones were written by the client and are ignored.
+allauth's adapter (accounts.adapter) and django-ratelimit both call this function, so both see the same address.
 """
 
+import functools
 import ipaddress
 
 from django.conf import settings
@@ -26,8 +29,23 @@ def _clean(value: str | None) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+
+
+def from_trusted_proxy(address: str | None) -> bool:
+    if not address or not settings.VIGIL_TRUSTED_PROXIES:
+        return False
+    found = ipaddress.ip_address(address)
+    return any(found in network for network in _networks(tuple(settings.VIGIL_TRUSTED_PROXIES)))
+
+
 def client_ip(request: HttpRequest) -> str:
-    """The client's address as the configured proxies report it; falls back to REMOTE_ADDR."""
+    """The client's address as the trusted proxies report it; otherwise the socket's own address."""
+    remote = _clean(request.META.get("REMOTE_ADDR"))
+    if not from_trusted_proxy(remote):
+        return remote or "0.0.0.0"
     header = settings.VIGIL_TRUSTED_CLIENT_IP_HEADER
     if header:
         found = _clean(request.headers.get(header))
@@ -41,4 +59,4 @@ def client_ip(request: HttpRequest) -> str:
             found = _clean(hops[-count])
             if found:
                 return found
-    return _clean(request.META.get("REMOTE_ADDR")) or "0.0.0.0"
+    return remote or "0.0.0.0"

@@ -30,6 +30,7 @@ from django.utils import timezone
 from core.mail import delivery_message, outbound_email_render_many
 from core.models import OutboundEmail
 from core.outage import DATABASE_DOWN
+from core.redact import redact
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def outbound_email_send(*, email_id: int, now: datetime | None = None) -> Outbou
             delivery_message(row).send()
         except Exception as exc:  # any transport failure: record it where a person will see it
             failure = exc
-            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            row.last_error = redact(f"{type(exc).__name__}: {exc}")[:2000]  # a refusal names the recipient
             if row.attempts >= settings.VIGIL_OUTBOX_MAX_ATTEMPTS:
                 row.failed_at = now
                 logger.error("Giving up on e-mail %s after %s attempts: %s", row.pk, row.attempts, row.last_error)
@@ -201,7 +202,7 @@ def _pump_failed(*, row: OutboundEmail, exc: Exception, now: datetime) -> None:
     """Record a failed attempt on a claimed row and release the claim (the back-off decides when it is tried again)."""
     attempts = row.attempts + 1
     update = {"attempts": attempts, "last_attempt_at": now, "claimed_until": None}
-    error = update["last_error"] = f"{type(exc).__name__}: {exc}"[:2000]
+    error = update["last_error"] = redact(f"{type(exc).__name__}: {exc}")[:2000]  # a refusal names the recipient
     if attempts >= settings.VIGIL_OUTBOX_MAX_ATTEMPTS:
         update["failed_at"] = now
         logger.error("Giving up on e-mail %s after %s attempts: %s", row.pk, attempts, error)

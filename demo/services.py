@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import transaction
 
 from demo.campaign import demo_campaign_ensure, demo_signatures_add
@@ -11,7 +12,18 @@ from demo.story import demo_story_ensure
 from demo.users import DEMO_PASSWORD, DEMO_USERS, demo_users_ensure
 
 
+class DemoRefused(RuntimeError):
+    """The demo is not loaded here; the message says why."""
+
+
 def demo_seed(*, extra_signatures: int = 0, log: Callable[[str], None] = lambda line: None) -> list[str]:
+    """Load the demo. Only with DEBUG on: its accounts, staff among them, share a published password and second-factor
+    secret, so on a production site they would be anyone's way in."""
+    if not settings.DEBUG:
+        raise DemoRefused(
+            "The demo is only loaded with DEBUG on (DJANGO_DEBUG=1): its accounts, staff among them, use a published "
+            "password and second-factor secret. Nothing was created."
+        )
     with transaction.atomic():
         users = demo_users_ensure()
         article = demo_story_ensure()

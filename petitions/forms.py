@@ -211,6 +211,23 @@ class ResendForm(forms.Form):
         return raw.strip()
 
 
+class MyDataForm(ResendForm):
+    """Ask for a copy, or the erasure, of what is held under an e-mail address."""
+
+    email = forms.CharField(
+        label=_("Your e-mail address"), max_length=320, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    kind = forms.ChoiceField(
+        label=_("What would you like?"),
+        choices=[
+            ("copy", _("A copy of everything held under this address, sent to it")),
+            ("erase", _("Erase it: signatures withdrawn and anonymised, sign-ons' contact details removed")),
+        ],
+        widget=forms.RadioSelect,
+        initial="copy",
+    )
+
+
 class PetitionForm(forms.ModelForm):
     """What organisers write; the body is sanitised by the service, the image cleaned here."""
 

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from petitions.models import DeliveryMethod, JobState, Letter, LetterCompile, LetterKind
 from signatures.models import HoldingKind, PacketExport, PacketKind
-from signatures.services.signon import SignOnDetails, SignOnError, logo_check, proof_check
+from signatures.services.signon import SignOnDetails, SignOnError, logo_check, proof_check, website_normalise
 
 
 class PacketForm(forms.Form):
@@ -65,6 +65,12 @@ class CoalitionSignOnForm(_SignOnForm):
     website = forms.CharField(label=_("Website"), max_length=300, widget=forms.URLInput(attrs={"inputmode": "url"}))
     logo = forms.FileField(label=_("Logo"), required=False, help_text=_("Optional. A JPEG, PNG, WebP or GIF."))
     field_order = ["name", "website", "logo", "signer_name", "signer_role", "email"]
+
+    def clean_website(self):
+        try:
+            return website_normalise(self.cleaned_data.get("website", ""))
+        except SignOnError as exc:
+            raise forms.ValidationError(str(exc)) from exc
 
     def clean_logo(self):
         upload = self.cleaned_data.get("logo")

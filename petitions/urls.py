@@ -5,6 +5,8 @@ from petitions import views, views_delivery, views_letters
 app_name = "petitions"
 urlpatterns = [
     path("petitions/", views.petition_list, name="list"),
+    path("your-data/", views.my_data, name="my_data"),
+    path("your-data/erase/<str:token>/", views.my_data_erase, name="my_data_erase"),
     path("petitions/confirm/<str:token>/", views.signature_confirm, name="signature_confirm"),
     path("petitions/withdraw/<str:token>/", views.signature_withdraw, name="signature_withdraw"),
     path("petitions/<slug:slug>/", views.petition_detail, name="detail"),

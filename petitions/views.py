@@ -21,10 +21,18 @@ from accounts.middleware import user_has_totp
 from core import pagecache
 from core.net import client_ip
 from petitions import selectors, services
-from petitions.forms import InvalidateForm, MemberForm, PetitionForm, ResendForm, SignForm, TransitionForm
+from petitions.forms import (
+    InvalidateForm,
+    MemberForm,
+    MyDataForm,
+    PetitionForm,
+    ResendForm,
+    SignForm,
+    TransitionForm,
+)
 from petitions.models import MembershipRole, Petition, PetitionMembership, PetitionStatus
 from signatures.ratelimits import rate_limited, sign_rate_limited
-from signatures.services import intake, review, signing
+from signatures.services import data_requests, intake, review, signing
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +116,7 @@ def petition_sign(request: HttpRequest, slug: str) -> HttpResponse:
             valid = False
     limits = sign_rate_limited(
         request,
+        petition_id=petition.pk,
         ip_rate=settings.VIGIL_SIGN_RATE_PER_IP,
         email_rate=settings.VIGIL_SIGN_RATE_PER_EMAIL,
         canonical_email=form.canonical_email if valid else None,
@@ -391,3 +400,36 @@ def organise_members(request: HttpRequest, slug: str) -> HttpResponse:
         {"petition": petition, "memberships": memberships, "form": form, "now": timezone.now()},
         status=400 if form.errors else 200,
     )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def my_data(request: HttpRequest) -> HttpResponse:
+    """Ask for a copy, or the erasure, of what is held under an address. The answer is the same whether or not the
+    address is known; a message goes to the address only when something is held (signatures.services.data_requests).
+    """
+    form = MyDataForm(request.POST or None)
+    if request.method == "POST":
+        if rate_limited(request, group="signatures:data:ip", rate=settings.VIGIL_DATA_REQUEST_RATE):
+            notice = _("Too many requests from here. Wait a little and try again.")
+            return render(request, "petitions/my_data.html", {"form": form, "notice": notice}, status=429)
+        if form.is_valid():
+            if not rate_limited(request, group="signatures:data:email", rate=settings.VIGIL_DATA_REQUEST_RATE,
+                                value=form.canonical_email):  # fmt: skip
+                data_requests.signer_data_request(email=form.cleaned_data["email"], kind=form.cleaned_data["kind"])
+            return render(request, "petitions/my_data.html", {"sent": True})
+    return render(request, "petitions/my_data.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def my_data_erase(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button (mail scanners open links; only a person presses it); POST erases."""
+    try:
+        data_requests.erase_link_read(token=token)
+    except data_requests.EraseLinkInvalid as exc:
+        return _token_problem(request, exc, status=410)
+    if request.method == "POST":
+        erased = data_requests.signer_data_erase(token=token)
+        return render(request, "petitions/my_data_erase.html", {"done": True, "erased": erased})
+    return render(request, "petitions/my_data_erase.html", {"done": False})

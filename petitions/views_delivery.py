@@ -21,6 +21,7 @@ from petitions.views_letters import _progress
 from signatures.private_files import private_exists
 from signatures.services.packets import (
     PacketError,
+    packet_download_check,
     packet_export_request,
     packet_may_include_emails,
 )
@@ -71,8 +72,12 @@ def organise_packet_progress(request: HttpRequest, slug: str, export_id: int) ->
 @organiser_view
 @require_GET
 def organise_packet_download(request: HttpRequest, slug: str, export_id: int) -> HttpResponse:
-    petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=MembershipRole.ORGANISER)
+    petition, role = selectors.petition_for_member(slug=slug, user=request.user, role=MembershipRole.ORGANISER)
     export = deliverables.packet_for_petition(petition=petition, export_id=export_id)
+    try:
+        packet_download_check(export=export, user=request.user, role=role)
+    except PacketError as exc:
+        raise PermissionDenied(str(exc)) from exc
     if export.state != JobState.DONE or not private_exists(export.file_name):
         raise Http404("This packet is not ready, or it has expired.")
     return private_file_response(
@@ -136,7 +141,7 @@ def delivery_file(request: HttpRequest, token: str) -> HttpResponse:
         item = delivery_item_for_token(token=token)
     except DeliveryError as exc:
         return render(request, "petitions/token_problem.html", {"message": str(exc)}, status=410)
-    if not private_exists(item.file_name):
+    if not item.file_name or not private_exists(item.file_name):
         raise Http404("This document is no longer available.")
     return private_file_response(
         request, petition_id=item.delivery.petition_id, kind="link", object_id=item.pk, file_name=item.file_name

@@ -1,12 +1,15 @@
 """Sign-on letters on the web: the public letter page with its sign-on form, the e-mailed confirmation, and the
 organisers' pages (write, open, review sign-ons, open proof documents, compile, download)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import pagecache
@@ -26,6 +29,7 @@ from petitions.services_letters import (
 from petitions.views import organiser_view
 from signatures.models import SignOn
 from signatures.private_files import private_exists
+from signatures.ratelimits import rate_limited
 from signatures.services.signon import (
     SignOnError,
     SignOnTokenError,
@@ -33,6 +37,7 @@ from signatures.services.signon import (
     signon_create,
     signon_for_token,
     signon_review,
+    signon_upload_max_bytes,
 )
 
 ORGANISER = MembershipRole.ORGANISER
@@ -53,6 +58,25 @@ def _letter_page(request, petition, letter, form, *, status=200, notice=""):
     return render(request, "petitions/letters/letter_detail.html", context, status=status)
 
 
+def _body_max_bytes(letter) -> int:
+    return signon_upload_max_bytes(letter=letter) + settings.VIGIL_UPLOAD_BODY_MARGIN_BYTES
+
+
+def _body_too_large(request: HttpRequest, letter) -> bool:
+    """Whether the request announces a body larger than the form can take. Read from the header alone: under WSGI
+    (gunicorn, the Dockerfile's server) Django reads no more than Content-Length, so nothing of a refused body is read
+    or written to disk. Under ASGI Django reads the whole body before any view runs: there the server or proxy has to
+    limit it."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False  # Django reads such a body as empty
+    return length > _body_max_bytes(letter)
+
+
+# csrf_exempt: the CSRF check reads the body, so the size is checked first and the CSRF check follows in
+# _letter_sign (Django's documented pattern for a view that must act before the body is read).
+@csrf_exempt
 @require_http_methods(["GET", "POST"])
 @pagecache.shared_page(query={"page": pagecache.small_page_number})
 def letter_detail(request: HttpRequest, slug: str, letter_slug: str) -> HttpResponse:
@@ -61,6 +85,24 @@ def letter_detail(request: HttpRequest, slug: str, letter_slug: str) -> HttpResp
     form_class = signon_form_class(letter)
     if request.method == "GET":
         return _letter_page(request, petition, letter, form_class() if letter.accepts_signatures else None)
+    if _body_too_large(request, letter):
+        notice = _(
+            "What you sent is too large: a file may be at most %(size)s. Choose a smaller file and send the form again."
+        ) % {"size": filesizeformat(signon_upload_max_bytes(letter=letter))}
+        form = form_class() if letter.accepts_signatures else None
+        return _letter_page(request, petition, letter, form, status=413, notice=notice)
+    return _letter_sign(request, petition, letter, form_class)
+
+
+@csrf_protect
+def _letter_sign(request: HttpRequest, petition, letter, form_class) -> HttpResponse:
+    """Sign a letter. Every post counts against the client's address; a repeat (an address or a website that has
+    signed) gets the same page as a new sign-on, and the address given is told by e-mail (signon_create)."""
+    if rate_limited(request, group="signatures:signon:ip", rate=settings.VIGIL_SIGNON_RATE_PER_IP):
+        notice = _("Many sign-ons came from your address in a short while. Wait a little and send the form again; "
+                   "what you typed is still here (choose any file again).")  # fmt: skip
+        form = form_class(request.POST) if letter.accepts_signatures else None
+        return _letter_page(request, petition, letter, form, status=429, notice=notice)
     form = form_class(request.POST, request.FILES)
     if not letter.accepts_signatures:
         return _letter_page(

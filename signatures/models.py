@@ -9,11 +9,16 @@ Counts are never bumped by a confirmation. A confirmation writes only its own ro
 per country and region, per hour) in one statement every couple of seconds. Every tally can be rebuilt from the rows.
 """
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+# A link target that no browser reads as another scheme: http(s)://, then no space or control character at all.
+_HTTP_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+", re.IGNORECASE)
 
 
 class SignatureState(models.TextChoices):
@@ -316,6 +321,13 @@ class SignOn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_state_display()})"
+
+    @property
+    def website_link(self) -> str:
+        """The website as a link target, or "" when it is not an http or https URL (rows kept from before websites
+        were checked may hold anything, and a javascript: link runs when it is followed)."""
+        value = self.website or ""
+        return value if _HTTP_URL.fullmatch(value) else ""
 
     @property
     def holding_label(self) -> str:

@@ -107,6 +107,12 @@ def _key(group: str, rate: str, value: str) -> tuple[str, int, int]:
     return caches[alias].make_key(key), limit, period + EXPIRATION_FUDGE
 
 
+def sign_email_limit_value(*, petition_id: int, canonical_email: str) -> str:
+    """What the per-e-mail signing limit counts: one address on one petition. Counting the address alone would let a
+    few posts with someone's address lock it out of every petition."""
+    return f"{petition_id}:{canonical_email}"
+
+
 @dataclass(frozen=True)
 class SignLimits:
     ip_over: bool = False
@@ -117,29 +123,31 @@ class SignLimits:
 def sign_rate_limited(
     request: HttpRequest,
     *,
+    petition_id: int,
     ip_rate: str,
     email_rate: str,
     canonical_email: str | None,
     intake: tuple[str, str] | None = None,
 ) -> SignLimits:
-    """Count one signing attempt against the client's address and (when the form gave one) the canonical e-mail,
-    in one round trip; with `intake` (a Redis list key and a signature), push the signature onto that list in the
-    same atomic call if neither limit is exceeded. Never raises: Redis down means no limit (logged for each limit
-    skipped) and nothing queued, so the caller writes the signature itself."""
+    """Count one signing attempt against the client's address and (when the form gave one) the canonical e-mail on
+    this petition, in one round trip; with `intake` (a Redis list key and a signature), push the signature onto
+    that list in the same atomic call if neither limit is exceeded. Never raises: Redis down means no limit (logged
+    for each limit skipped) and nothing queued, so the caller writes the signature itself."""
     groups = [SIGN_IP_GROUP] + ([SIGN_EMAIL_GROUP] if canonical_email else [])
     if not getattr(settings, "RATELIMIT_ENABLE", True):
         return SignLimits()
+    email_value = sign_email_limit_value(petition_id=petition_id, canonical_email=canonical_email or "")
     try:
         counter = _redis_counter()
         if counter is None:
             ip_over = is_ratelimited(request, group=SIGN_IP_GROUP, key="ip", rate=ip_rate, increment=True)
             email_over = bool(canonical_email) and is_ratelimited(
-                request, group=SIGN_EMAIL_GROUP, key=lambda _g, _r: canonical_email, rate=email_rate, increment=True
+                request, group=SIGN_EMAIL_GROUP, key=lambda _g, _r: email_value, rate=email_rate, increment=True
             )
             return SignLimits(ip_over=ip_over, email_over=email_over)
         counters = [_key(SIGN_IP_GROUP, ip_rate, _get_ip(request))]
         if canonical_email:
-            counters.append(_key(SIGN_EMAIL_GROUP, email_rate, canonical_email))
+            counters.append(_key(SIGN_EMAIL_GROUP, email_rate, email_value))
         keys = [key for key, _limit, _ttl in counters]
         args = [len(counters), *(ttl for _key, _limit, ttl in counters), *(limit for _key, limit, _ttl in counters)]
         if intake is not None:

@@ -184,9 +184,23 @@ def test_app_service_waits_for_healthy_db_and_redis(services, name):
         assert condition == "service_healthy", f"{name} should wait until {dependency} is healthy."
 
 
-def test_web_publishes_port_8000(services):
-    ports = [str(port) for port in services["web"].get("ports", [])]
-    assert any(port.split(":")[-1] == "8000" for port in ports), f"web should publish port 8000, has {ports!r}."
+def test_only_the_proxy_publishes_a_port_and_it_forwards_to_web(services):
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy"}, f"only the proxy should publish a port, not {sorted(published)}."
+    ports = [str(port) for port in services["proxy"]["ports"]]
+    assert any(port.split(":")[0] == "8000" for port in ports), f"the proxy should publish port 8000: {ports!r}."
+    assert "web:8000" in " ".join(services["proxy"]["command"])
+
+
+def test_web_believes_forwarded_headers_only_from_the_proxys_network(compose, services):
+    import ipaddress
+
+    environment = _environment(services["web"])
+    proxies = re.sub(r"^\$\{DJANGO_TRUSTED_PROXIES:?-(.*)\}$", r"\1", environment["DJANGO_TRUSTED_PROXIES"])
+    subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    assert ipaddress.ip_network(proxies) == ipaddress.ip_network(subnet), (proxies, subnet)
+    count = re.sub(r"^\$\{DJANGO_TRUSTED_PROXY_COUNT:?-(.*)\}$", r"\1", environment["DJANGO_TRUSTED_PROXY_COUNT"])
+    assert count == "1"
 
 
 def test_compose_serves_plain_http_unless_told_otherwise(services):

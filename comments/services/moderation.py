@@ -271,17 +271,17 @@ def suspension_lift(*, suspension: Suspension, actor: User, now: datetime | None
 
 
 def watched_pattern_add(*, pattern: str, is_regex: bool, actor: User, note: str = "") -> WatchedPattern:
-    import re
+    from comments.services.writing import watch_regex_compile
 
     _require_moderator(actor)
     pattern = (pattern or "").strip()
     if not pattern:
         raise ModerationError(_("Enter a word, phrase or pattern."))
-    if is_regex:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ModerationError(_("That is not a valid regular expression: %(error)s") % {"error": exc}) from exc
+    if is_regex and watch_regex_compile(pattern) is None:
+        raise ModerationError(
+            _("That is not a pattern we can run. Patterns use RE2 syntax, which matches in linear time: "
+              "no look-arounds (?= (?! (?<= (?<! and no back-references \\1.")
+        )  # fmt: skip
     found, _created = WatchedPattern.objects.get_or_create(
         pattern=pattern[:200], is_regex=is_regex, defaults={"created_by": actor, "note": note[:200]}
     )

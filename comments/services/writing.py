@@ -5,6 +5,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
+import re2
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -101,13 +102,22 @@ def _folded(text: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch) not in _INVISIBLE).casefold()
 
 
+def watch_regex_compile(pattern: str):
+    """A moderator's pattern, compiled by RE2 (case-insensitive): it matches in time linear in the text, whatever
+    the pattern, so a pattern like (a+)+$ cannot hang a worker. None if RE2 cannot compile it (look-arounds and
+    back-references are not RE2 syntax; watched_pattern_add refuses them)."""
+    try:
+        return re2.compile("(?i)" + pattern)
+    except re2.error:
+        return None
+
+
 def watched_pattern_matches(*, text: str) -> WatchedPattern | None:
     folded = _folded(text)
     for pattern in WatchedPattern.objects.all():
         if pattern.is_regex:
-            try:
-                regex = re.compile(pattern.pattern, re.IGNORECASE)
-            except re.error:
+            regex = watch_regex_compile(pattern.pattern)
+            if regex is None:
                 continue
         else:
             regex = re.compile(r"(?<!\w)" + re.escape(_folded(pattern.pattern)) + r"(?!\w)", re.IGNORECASE)

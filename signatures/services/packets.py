@@ -217,6 +217,13 @@ def packet_may_include_emails(*, user, role: str) -> bool:
     )
 
 
+def packet_download_check(*, export: PacketExport, user, role: str) -> None:
+    """Raise PacketError unless this user may download this packet: one with signers' addresses goes only to those
+    who may ask for one (the same rule as packet_export_request)."""
+    if export.include_emails and not packet_may_include_emails(user=user, role=role):
+        raise PacketError("Your account may not download signers' e-mail addresses.")
+
+
 def packet_export_request(
     *, petition, kind: str, include_emails: bool, by, role: str, now: datetime | None = None
 ) -> PacketExport:

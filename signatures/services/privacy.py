@@ -103,31 +103,41 @@ def _signon_files_delete(signon) -> None:
         signon.logo.delete(save=False)
 
 
-def signons_anonymise_due(*, now: datetime | None = None) -> int:
-    """Erase the private part of sign-ons to letters closed more than VIGIL_SIGNON_ANONYMISE_AFTER_MONTHS ago: the
-    contact e-mail, the signer's name and role, the review note and the proof document (the file too). What the
-    letter shows in public stays: the organisation's name, website and logo, or the shareholder's holding."""
-    from signatures.models import SignOn
+def signons_anonymise(*, queryset, now: datetime) -> int:
+    """Erase the private part of these sign-ons: the contact e-mail, the signer's name and role, the review note and
+    the proof document (the file too). What the letter shows in public stays: the organisation's name, website and
+    logo, or the shareholder's holding. Returns how many were erased."""
     from signatures.private_files import private_delete
+
+    done = 0
+    for signon in queryset.filter(anonymised_at__isnull=True).only("pk", "proof_file"):
+        if signon.proof_file:
+            private_delete(signon.proof_file)
+        done += (
+            type(signon)
+            .objects.filter(pk=signon.pk, anonymised_at__isnull=True)
+            .update(
+                email="",
+                canonical_email="",
+                signer_name="",
+                signer_role="",
+                review_note="",
+                proof_file="",
+                proof_mimetype="",
+                proof_size=0,
+                anonymised_at=now,
+            )
+        )
+    return done
+
+
+def signons_anonymise_due(*, now: datetime | None = None) -> int:
+    """Anonymise the sign-ons of letters closed more than VIGIL_SIGNON_ANONYMISE_AFTER_MONTHS ago."""
+    from signatures.models import SignOn
 
     now = now or timezone.now()
     cutoff = now - timedelta(days=30 * settings.VIGIL_SIGNON_ANONYMISE_AFTER_MONTHS)
-    done = 0
-    due = SignOn.objects.filter(letter__closed_at__lt=cutoff, anonymised_at__isnull=True)
-    for signon in due.only("pk", "proof_file"):
-        if signon.proof_file:
-            private_delete(signon.proof_file)
-        done += SignOn.objects.filter(pk=signon.pk, anonymised_at__isnull=True).update(
-            email="",
-            canonical_email="",
-            signer_name="",
-            signer_role="",
-            review_note="",
-            proof_file="",
-            proof_mimetype="",
-            proof_size=0,
-            anonymised_at=now,
-        )
+    done = signons_anonymise(queryset=SignOn.objects.filter(letter__closed_at__lt=cutoff), now=now)
     if done:
         logger.info("Anonymised %d sign-on(s) of letters closed before %s", done, cutoff.date())
     return done

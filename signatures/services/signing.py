@@ -151,8 +151,13 @@ def signature_confirm_token(*, signature, at: int | None = None) -> str:
     return _SignerAt(salt=CONFIRM_SALT, at=at).sign(value)
 
 
-def signature_withdraw_token(*, signature) -> str:
-    return signing.Signer(salt=WITHDRAW_SALT).sign(f"{signature.pk}.{signature.generation}")
+def signature_withdraw_token(*, signature, at: int | None = None) -> str:
+    """A withdrawal link's token; it works for VIGIL_SIGNATURE_WITHDRAW_MAX_AGE from `at` (the moment the person
+    signed, for a link in an e-mail rendered later) or from now."""
+    value = f"{signature.pk}.{signature.generation}"
+    if at is None:
+        return signing.TimestampSigner(salt=WITHDRAW_SALT).sign(value)
+    return _SignerAt(salt=WITHDRAW_SALT, at=at).sign(value)
 
 
 def _split(value: str) -> tuple[int, int]:
@@ -177,7 +182,12 @@ def _confirm_token_read(token: str) -> tuple[int, int]:
 
 def _withdraw_token_read(token: str) -> tuple[int, int]:
     try:
-        value = signing.Signer(salt=WITHDRAW_SALT).unsign(token)
+        value = signing.TimestampSigner(salt=WITHDRAW_SALT).unsign(
+            token, max_age=settings.VIGIL_SIGNATURE_WITHDRAW_MAX_AGE
+        )
+    except signing.SignatureExpired as exc:
+        raise TokenExpired("This withdrawal link is too old. You can still withdraw and erase your signature from "
+                           "the “Your data” page, linked at the foot of every page.") from exc  # fmt: skip
     except signing.BadSignature as exc:
         raise TokenInvalid("This link is not one we sent, or it was cut short. Copy the whole link.") from exc
     return _split(value)
@@ -286,7 +296,7 @@ def signature_mail_render(context: dict, *, preloaded: dict | None = None) -> tu
         "petition_url": _absolute(petition.get_absolute_url()),
         "confirm_url": _link_pattern("petitions:signature_confirm").format(token=confirm_token),
         "withdraw_url": _link_pattern("petitions:signature_withdraw").format(
-            token=signature_withdraw_token(signature=signer)
+            token=signature_withdraw_token(signature=signer, at=context["signed_at"])
         ),
         "site_name": settings.SITE_NAME,
         "max_age_days": settings.VIGIL_SIGNATURE_CONFIRM_MAX_AGE // 86400,

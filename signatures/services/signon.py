@@ -2,8 +2,11 @@
 
 - `signon_create` records a pending sign-on and, in the same transaction, the e-mail with its confirmation link
   (the outbox, with an idempotency key). Two unique constraints decide whether the organisation has signed: one on
-  the canonical contact e-mail, one on the canonical website (host without "www.", and path). A conflict is refused
-  with a message: unlike a person's signature, a second sign-on with other details is a mistake to point out.
+  the canonical contact e-mail, one on the canonical website (host without "www.", and path). A conflict gets the
+  same answer as a new sign-on, so the form never tells anyone whether an address has signed; the address given is
+  told by e-mail instead (at most once per VIGIL_SIGNATURE_NOTICE_INTERVAL): "you have already signed", with the
+  confirmation link again if still pending, or "an organisation with this website has already signed".
+- Websites are http or https URLs only, stored normalised (`website_normalise`): anything else would become a link.
 - `signon_confirm` takes the e-mailed token (a conditional UPDATE: a reused link does nothing twice).
 - `signon_verify` / `signon_reject` are the organisers' review; only verified sign-ons are public.
 - A shareholder's proof document is checked by its content (a PDF's header and trailer, or an image through the
@@ -12,11 +15,12 @@
 
 import io
 import logging
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core import signing
@@ -26,9 +30,10 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from core import pagecache
-from core.images import CleanImage, ImageRejected, clean_image, validate_image_upload
+from core.images import CleanImage, ImageRejected, clean_image, max_bytes, validate_image_upload
 from core.mail import outbound_email_queue
 from signatures.email import InvalidEmail, email_canonical, email_for_sending
 from signatures.models import HoldingKind, SignOn, SignOnState
@@ -45,10 +50,6 @@ class SignOnError(ValueError):
     """A sign-on that cannot be recorded; the message is for the person signing."""
 
 
-class SignOnDuplicate(SignOnError):
-    pass
-
-
 class SignOnTokenError(SignOnError):
     pass
 
@@ -62,6 +63,14 @@ class SignOnDetails:
     website: str = ""
     holding_kind: str = ""
     shares: int | None = None
+
+
+@dataclass(frozen=True)
+class SignOnResult:
+    """What signon_create did. The page answers both outcomes alike; only the e-mail differs."""
+
+    outcome: str  # "created", or "already": this address or this website has signed (the address was told)
+    signon: SignOn | None = None  # the new sign-on ("created" only)
 
 
 @dataclass(frozen=True)
@@ -91,24 +100,70 @@ def text_clean(value: str, *, field: str, max_length: int = NAME_MAX, required: 
     return value
 
 
-def website_canonical(url: str) -> str:
-    """What the per-letter uniqueness of websites compares: "https://www.Example.org/about/" → "example.org/about"."""
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")
+_URL_SAFE = "/%:@!$&'()*+,;=-._~"
+WEBSITE_MAX = 300  # SignOn.website
+
+
+def _website_parts(url: str) -> tuple[str, str, str]:
+    """(the normalised URL, its host, its path as given) of an http or https website; SignOnError otherwise."""
     raw = (url or "").strip()
-    if not raw:
-        return ""
-    if "://" not in raw:
+    if any(char.isspace() or unicodedata.category(char) in ("Cc", "Cf") for char in raw):
+        raise SignOnError("The website address cannot contain spaces or control characters.")
+    scheme = _SCHEME.match(raw)
+    if raw.startswith("//"):
+        raw = f"https:{raw}"
+    elif scheme is None or raw[scheme.end() : scheme.end() + 1].isdigit():  # no scheme, or "host:port"
         raw = f"https://{raw}"
+    elif scheme.group(1).lower() not in ("http", "https"):
+        raise SignOnError("Give the website as an http:// or https:// address, like https://example.org.")
     try:
         parts = urlsplit(raw)
+        port = parts.port
         host = (parts.hostname or "").rstrip(".")
         host = host.encode("idna").decode("ascii").lower() if host else ""
     except (ValueError, UnicodeError) as exc:
         raise SignOnError("The website is not a valid address.") from exc
-    if parts.scheme not in ("http", "https") or "." not in host:
+    if parts.scheme.lower() not in ("http", "https"):
+        raise SignOnError("Give the website as an http:// or https:// address, like https://example.org.")
+    if parts.username is not None or parts.password is not None:
+        raise SignOnError("The website address cannot contain a user name or password.")
+    if not _HOST.fullmatch(host):
         raise SignOnError("Give the organisation's website, like https://example.org.")
-    host = host.removeprefix("www.")
-    path = parts.path.rstrip("/").lower()
-    return f"{host}{path}"[:300]
+    scheme_name = parts.scheme.lower()
+    default_port = {"http": 80, "https": 443}[scheme_name]
+    netloc = host if port in (None, default_port) else f"{host}:{port}"
+    normalised = urlunsplit(
+        (scheme_name, netloc, quote(parts.path, safe=_URL_SAFE), quote(parts.query, safe=_URL_SAFE + "?"), "")
+    )
+    if len(normalised) > WEBSITE_MAX:
+        raise SignOnError(f"The website address has at most {WEBSITE_MAX} characters.")
+    return normalised, host, parts.path
+
+
+def website_normalise(url: str) -> str:
+    """The website as stored and linked: "WWW.Example.org/About" → "https://www.example.org/About".
+
+    Only http and https are accepted (a javascript: or data: address would run when the link is followed); the
+    scheme and host are lower case, a default port, user name, password and fragment are not kept."""
+    if not (url or "").strip():
+        return ""
+    return _website_parts(url)[0]
+
+
+def website_canonical(url: str) -> str:
+    """What the per-letter uniqueness of websites compares: "https://www.Example.org/about/" → "example.org/about"."""
+    if not (url or "").strip():
+        return ""
+    _normalised, host, path = _website_parts(url)
+    return f"{host.removeprefix('www.')}{path.rstrip('/').lower()}"[:300]
+
+
+def signon_upload_max_bytes(*, letter) -> int:
+    """The largest file the letter's form takes: a logo (an image) on a coalition letter, a proof document on a
+    shareholders' letter."""
+    return max_bytes() if letter.is_coalition else settings.VIGIL_PROOF_MAX_BYTES
 
 
 def proof_check(file) -> Proof:
@@ -170,12 +225,16 @@ def _absolute(path: str) -> str:
     return f"{settings.VIGIL_LINK_SCHEME}://{settings.VIGIL_SITE_DOMAIN}{path}"
 
 
+def _confirm_url(signon: SignOn) -> str:
+    return _absolute(reverse("petitions:signon_confirm", args=[signon_confirm_token(signon=signon)]))
+
+
 def _confirmation_queue(*, signon: SignOn, letter) -> None:
     context = {
         "signon": signon,
         "letter": letter,
         "petition": letter.petition,
-        "confirm_url": _absolute(reverse("petitions:signon_confirm", args=[signon_confirm_token(signon=signon)])),
+        "confirm_url": _confirm_url(signon),
         "site_name": settings.SITE_NAME,
     }
     message = EmailMultiAlternatives(
@@ -184,6 +243,35 @@ def _confirmation_queue(*, signon: SignOn, letter) -> None:
         to=[signon.email],
     )
     outbound_email_queue(message, idempotency_key=f"signon-confirm:{signon.pk}:{signon.generation}")
+
+
+def _repeat_note_queue(*, letter, email: str, canonical: str, canonical_website: str, now: datetime) -> None:
+    """Tell the address given to a sign-on that collided why nothing new was recorded: it has signed already (with
+    the confirmation link again while pending), or an organisation with this website has. At most one note per
+    address, letter and VIGIL_SIGNATURE_NOTICE_INTERVAL: the outbox's idempotency key says so."""
+    signed = SignOn.objects.filter(letter=letter, canonical_email=canonical).first()
+    taken = None
+    if signed is None and canonical_website:
+        taken = SignOn.objects.filter(letter=letter, canonical_website=canonical_website).first()
+    if signed is None and taken is None:
+        raise SignOnError("We could not record your signature just now. Try again in a moment.")
+    interval = max(int(settings.VIGIL_SIGNATURE_NOTICE_INTERVAL), 1)
+    window = int(now.timestamp()) // interval
+    address = salted_hmac("signatures.signon.note", canonical).hexdigest()[:32]  # no address in the key
+    context = {
+        "letter": letter,
+        "petition": letter.petition,
+        "signon": signed,
+        "website": taken.website if taken is not None else "",
+        "confirm_url": _confirm_url(signed) if signed is not None and signed.state == SignOnState.PENDING else "",
+        "site_name": settings.SITE_NAME,
+    }
+    message = EmailMultiAlternatives(
+        subject=f"[{settings.SITE_NAME}] Your signature on “{letter.title}”",
+        body=render_to_string("petitions/letters/email/signon_already.txt", context),
+        to=[signed.email if signed is not None else email],  # the mailbox that signed, as it confirmed it
+    )
+    outbound_email_queue(message, idempotency_key=f"signon-note:{letter.pk}:{address}:{window}")
 
 
 # --- Writes ---------------------------------------------------------------------------------------------------------
@@ -196,10 +284,11 @@ def signon_create(
     logo: CleanImage | None = None,
     proof: Proof | None = None,
     now: datetime | None = None,
-) -> SignOn:
+) -> SignOnResult:
     """Record a pending sign-on on an open letter and e-mail its confirmation link.
 
-    Raises SignOnError (closed letter, bad details) or SignOnDuplicate (same e-mail or website on this letter).
+    Raises SignOnError (closed letter, bad details). The same e-mail or website on this letter is not an error:
+    nothing is recorded, the address given is told by e-mail, and the outcome is "already".
     """
     now = now or timezone.now()
     if not letter.accepts_signatures or letter.current_version_id is None:
@@ -213,8 +302,8 @@ def signon_create(
         sending = email_for_sending(details.email)
     except InvalidEmail as exc:
         raise SignOnError(str(exc)) from exc
-    website = (details.website or "").strip()
-    canonical_website = website_canonical(website)
+    website = website_normalise(details.website)
+    canonical_website = website_canonical(details.website)
     if coalition and not canonical_website:
         raise SignOnError("Give the organisation's website.")
     holding_kind, shares = "", None
@@ -255,18 +344,19 @@ def signon_create(
         if signon.logo:
             signon.logo.delete(save=False)
         text = str(exc)
-        if "signon_one_per_website" in text:
-            raise SignOnDuplicate("An organisation with this website has already signed this letter.") from exc
-        if "signon_one_per_email" in text:
-            raise SignOnDuplicate("Someone with this e-mail address has already signed this letter.") from exc
-        raise
+        if "signon_one_per_website" not in text and "signon_one_per_email" not in text:
+            raise
+        _repeat_note_queue(
+            letter=letter, email=sending, canonical=canonical, canonical_website=canonical_website, now=now
+        )
+        return SignOnResult(outcome="already")
     if proof is not None and signon.proof_file:
         private_write_bytes(signon.proof_file, proof.content)
     if signon.logo:
         from signatures.tasks import signon_logo_render_task
 
         transaction.on_commit(lambda: signon_logo_render_task.delay(signon.pk))
-    return signon
+    return SignOnResult(outcome="created", signon=signon)
 
 
 def signon_confirm(*, token: str, now: datetime | None = None) -> tuple[SignOn, bool]:

@@ -159,6 +159,6 @@ def _letter_open(*, petition: Petition, organiser: User, slug: str, kind: str, t
 
 def _signon_confirmed(*, letter: Letter, details: SignOnDetails, logo=None) -> SignOn:
     """Signed through the service (which e-mails the link) and confirmed as the link would."""
-    signon = signon_create(letter=letter, details=details, logo=logo)
+    signon = signon_create(letter=letter, details=details, logo=logo).signon
     signon, _ = signon_confirm(token=signon_confirm_token(signon=signon))
     return signon

@@ -118,3 +118,22 @@ def test_moderators_manage_the_watched_list(client, moderator):
     assert "troll" in client.get("/moderation/patterns/").content.decode()
     client.post(f"/moderation/patterns/{pattern.pk}/delete/")
     assert not WatchedPattern.objects.exists()
+
+
+def test_a_catastrophic_pattern_cannot_hang_the_check(settings, article, reader, moderator):
+    """(a+)+$ against thirty a's and a bang takes Python's re engine minutes (it backtracks through every way to
+    split the a's); RE2 answers in linear time, so posting a comment stays instant whatever a moderator saved."""
+    from comments.services import watched_pattern_add
+
+    settings.VIGIL_COMMENTS_HOLD_FIRST = 0
+    watched_pattern_add(pattern="(a+)+$", is_regex=True, actor=moderator)
+    assert comment_create(article=article, author=reader, text="a" * 40 + "!").state == CommentState.VISIBLE
+    assert comment_create(article=article, author=reader, text="aaaa").state == CommentState.HELD
+
+
+def test_patterns_the_linear_engine_cannot_run_are_refused_when_saved(client, moderator):
+    client.force_login(moderator)
+    for pattern in (r"(?<!\w)spam", r"(\w+) \1", "(unclosed"):
+        answer = client.post("/moderation/patterns/", {"pattern": pattern, "is_regex": "on"})
+        assert answer.status_code == 400 and "RE2" in answer.content.decode(), pattern
+    assert not WatchedPattern.objects.exists()

@@ -4,6 +4,7 @@ import csv
 import hashlib
 import io
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -164,3 +165,67 @@ def test_files_are_never_under_the_public_media_root(petition, settings):
     assert str(settings.MEDIA_ROOT) not in str(path) and str(settings.VIGIL_PRIVATE_ROOT) in str(path)
     with pytest.raises(ValueError):
         private_path("../../etc/passwd")
+
+
+# --- Signers' e-mail addresses: one rule for asking for them and for downloading them ---------------------------------
+
+
+def _member_without_email_permission(petition):
+    from tests.factories import VerifiedUserFactory, totp_enable
+    from tests.petitions.factories import MembershipFactory
+
+    user = VerifiedUserFactory()
+    totp_enable(user)
+    MembershipFactory(petition=petition, user=user, role=MembershipRole.ORGANISER)
+    return user
+
+
+def _who(petition, who):
+    from tests.petitions.factories import OpenPetitionFactory
+
+    return {
+        "member with the permission": lambda: organiser_of(petition, MembershipRole.ORGANISER),
+        "member without the permission": lambda: _member_without_email_permission(petition),
+        "non-member": lambda: organiser_of(OpenPetitionFactory()),
+    }[who]()
+
+
+EMAIL_MATRIX = [
+    # (packet with e-mails?, who, answer to the request, answer to the download)
+    (True, "member with the permission", 302, 200),
+    (True, "member without the permission", 400, 403),
+    (True, "non-member", 404, 404),
+    (False, "member with the permission", 302, 200),
+    (False, "member without the permission", 302, 200),
+    (False, "non-member", 404, 404),
+]
+
+
+@pytest.mark.parametrize(("include_emails", "who", "created", "_downloaded"), EMAIL_MATRIX)
+def test_who_may_ask_for_a_packet_with_or_without_emails(client, petition, include_emails, who, created, _downloaded):
+    ConfirmedSignatureFactory(petition=petition, email="ann@example.org")
+    client.force_login(_who(petition, who))
+    data = {"kind": "csv", **({"include_emails": "on"} if include_emails else {})}
+    response = client.post(reverse("petitions:organise_packets", args=[petition.slug]), data)
+    assert response.status_code == created
+    made = PacketExport.objects.filter(petition=petition, include_emails=include_emails)
+    assert made.exists() == (created == 302)
+    if created == 400:
+        assert "may not export signers' e-mail addresses" in unescape(response.content.decode())
+
+
+@pytest.mark.parametrize(("include_emails", "who", "_created", "downloaded"), EMAIL_MATRIX)
+def test_who_may_download_a_packet_with_or_without_emails(client, petition, include_emails, who, _created, downloaded):
+    ConfirmedSignatureFactory(petition=petition, email="ann@example.org")
+    export = _run(petition, organiser_of(petition), include_emails=include_emails)
+    user = _who(petition, who)
+    client.force_login(user)
+    response = client.get(reverse("petitions:organise_packet_download", args=[petition.slug, export.pk]))
+    assert response.status_code == downloaded
+    logged = PrivateDownload.objects.filter(user=user, kind="packet", object_id=export.pk)
+    if downloaded == 200:
+        body = b"".join(response.streaming_content).decode()
+        assert ("ann@example.org" in body) == include_emails
+        assert logged.count() == 1
+    else:
+        assert "ann@example.org" not in response.content.decode() and not logged.exists()

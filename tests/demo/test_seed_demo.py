@@ -2,7 +2,8 @@ from io import StringIO
 
 import pytest
 from django.apps import apps
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.test import override_settings
 
 from demo.users import DEMO_USERS, demo_totp_code
 
@@ -17,6 +18,16 @@ def _counts() -> dict[str, int]:
     }
 
 
+def test_seed_demo_refuses_with_debug_off_and_creates_nothing():
+    before = _counts()
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("seed_demo", stdout=StringIO())
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("seed_demo", signatures=10, stdout=StringIO())
+    assert _counts() == before
+
+
+@override_settings(DEBUG=True)
 def test_seed_demo_twice_leaves_the_same_rows():
     call_command("seed_demo", stdout=StringIO())
     first = _counts()
@@ -25,6 +36,7 @@ def test_seed_demo_twice_leaves_the_same_rows():
     assert first["accounts.User"] >= len(DEMO_USERS)
 
 
+@override_settings(DEBUG=True)
 def test_seed_demo_tells_the_whole_story():
     from articles.models import Article
     from comments.models import Comment
@@ -41,6 +53,7 @@ def test_seed_demo_tells_the_whole_story():
     assert comments.count() >= 8 and comments.filter(parent__isnull=False).exists()
 
 
+@override_settings(DEBUG=True)
 def test_demo_staff_sign_in_with_the_printed_code(client):
     from allauth.mfa.models import Authenticator
     from allauth.mfa.totp.internal.auth import TOTP

@@ -9,7 +9,12 @@ from django.urls import reverse
 
 from signatures.models import Signature, SignatureState
 from signatures.services.counts import signature_counts_flush
-from tests.petitions.factories import ClosedPetitionFactory, ConfirmedSignatureFactory, DraftPetitionFactory
+from tests.petitions.factories import (
+    ClosedPetitionFactory,
+    ConfirmedSignatureFactory,
+    DraftPetitionFactory,
+    OpenPetitionFactory,
+)
 from tests.signatures.helpers import confirm_via_pages, form_data, link_in, outbox_rows
 
 pytestmark = pytest.mark.django_db
@@ -131,6 +136,23 @@ def test_over_the_email_limit_the_form_comes_back_filled_with_429(client, petiti
     html = response.content.decode()
     assert "Wait a little" in html and 'value="ann@example.org"' in html and 'value="Glasgow"' in html
     assert _sign(client, petition, email="bob@example.org").status_code == 303  # others are not affected
+
+
+LOCAL_MEMORY = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sign-limits"}}
+
+
+@pytest.mark.parametrize("caches", ["redis", "local memory"])
+@override_settings(VIGIL_SIGN_RATE_PER_EMAIL="2/h")
+def test_the_email_limit_counts_per_petition(client, petition, caches):
+    """Posts with someone's address on one petition never lock that address out of another."""
+    other = OpenPetitionFactory()
+    with override_settings(**({"CACHES": LOCAL_MEMORY} if caches == "local memory" else {})):
+        for _ in range(2):
+            assert _sign(client, petition, email="ann@example.org").status_code == 303
+        assert _sign(client, petition, email="ann@example.org").status_code == 429
+        assert _sign(client, other, email="ANN@example.org").status_code == 303
+        assert Signature.objects.filter(petition=other, canonical_email="ann@example.org").exists()
+        assert _sign(client, petition, email="ann@example.org").status_code == 429  # still limited where it was
 
 
 @override_settings(VIGIL_SIGN_RATE_PER_IP="3/h")

@@ -25,7 +25,7 @@ from core.models import OutboundEmail
 from core.services import outbound_email_pump
 from core.tasks import outbound_email_pump_task
 from signatures.models import Signature
-from signatures.ratelimits import _key
+from signatures.ratelimits import _key, sign_email_limit_value
 from signatures.services import signing
 from tests.petitions.factories import OpenPetitionFactory
 from tests.signatures.helpers import form_data, link_in, outbox_rows, sign
@@ -46,7 +46,7 @@ def _rendered_at_signing(signature: Signature, template: str, subject: str) -> t
         "confirm_url": absolute(reverse("petitions:signature_confirm", args=[
             django_signing.TimestampSigner(salt=signing.CONFIRM_SALT).sign(value)])),
         "withdraw_url": absolute(reverse("petitions:signature_withdraw", args=[
-            django_signing.Signer(salt=signing.WITHDRAW_SALT).sign(value)])),
+            django_signing.TimestampSigner(salt=signing.WITHDRAW_SALT).sign(value)])),
         "site_name": settings.SITE_NAME,
         "max_age_days": settings.VIGIL_SIGNATURE_CONFIRM_MAX_AGE // 86400,
     }  # fmt: skip
@@ -114,7 +114,11 @@ def test_every_rate_limit_counter_expires(client, petition):
     store = redis.Redis.from_url(settings.REDIS_URL)
     for key, _limit, period in (
         _key("signatures:sign:ip", settings.VIGIL_SIGN_RATE_PER_IP, "127.0.0.1"),
-        _key("signatures:sign:email", settings.VIGIL_SIGN_RATE_PER_EMAIL, "ttl@example.org"),
+        _key(
+            "signatures:sign:email",
+            settings.VIGIL_SIGN_RATE_PER_EMAIL,
+            sign_email_limit_value(petition_id=petition.pk, canonical_email="ttl@example.org"),
+        ),
     ):
         assert store.get(key) == b"1"
         assert 0 < store.ttl(key) <= period

@@ -1,10 +1,13 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from demo.services import demo_seed
+from demo.services import DemoRefused, demo_seed
 
 
 class Command(BaseCommand):
-    help = "Load the demo content (users, roles and the face-recognition story). Running it again changes nothing."
+    help = (
+        "Load the demo content (users, roles and the face-recognition story). Running it again changes nothing. "
+        "Refused unless DEBUG is on."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -15,6 +18,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, signatures: int, **options):
-        report = demo_seed(extra_signatures=signatures, log=self.stdout.write)
+        try:
+            report = demo_seed(extra_signatures=signatures, log=self.stdout.write)
+        except DemoRefused as exc:
+            raise CommandError(str(exc)) from exc
         for line in report:
             self.stdout.write(line)
