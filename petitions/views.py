@@ -31,7 +31,7 @@ from petitions.forms import (
     TransitionForm,
 )
 from petitions.models import MembershipRole, Petition, PetitionMembership, PetitionStatus
-from signatures.ratelimits import rate_limited, sign_rate_limited
+from signatures.ratelimits import rate_limited, sign_email_limit_value, sign_rate_limited
 from signatures.services import data_requests, intake, review, signing
 
 logger = logging.getLogger(__name__)
@@ -169,9 +169,9 @@ def signature_resend(request: HttpRequest, slug: str) -> HttpResponse:
             return render(request, "petitions/resend.html", {"petition": petition, "form": form, "notice": notice},
                           status=429)  # fmt: skip
         if form.is_valid():
-            if not rate_limited(
+            if not rate_limited(  # per address on this petition: posts here cannot stop links for other petitions
                 request, group="signatures:resend:email", rate=settings.VIGIL_SIGN_RESEND_RATE,
-                value=form.canonical_email,
+                value=sign_email_limit_value(petition_id=petition.pk, canonical_email=form.canonical_email),
             ):  # fmt: skip
                 signing.signature_confirmation_resend(petition=petition, email=form.cleaned_data["email"])
             response = redirect(reverse("petitions:thanks", args=[petition.slug]))

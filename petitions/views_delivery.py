@@ -62,11 +62,14 @@ def organise_packets(request: HttpRequest, slug: str) -> HttpResponse:
 @organiser_view
 @require_GET
 def organise_packet_progress(request: HttpRequest, slug: str, export_id: int) -> JsonResponse:
-    petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=MembershipRole.ORGANISER)
+    petition, role = selectors.petition_for_member(slug=slug, user=request.user, role=MembershipRole.ORGANISER)
     export = deliverables.packet_for_petition(petition=petition, export_id=export_id)
-    return JsonResponse(
-        _progress(export, reverse("petitions:organise_packet_download", args=[petition.slug, export.pk]))
-    )
+    download = reverse("petitions:organise_packet_download", args=[petition.slug, export.pk])
+    try:
+        packet_download_check(export=export, user=request.user, role=role)
+    except PacketError:
+        download = ""  # the page offers no link this account would be refused
+    return JsonResponse(_progress(export, download))
 
 
 @organiser_view

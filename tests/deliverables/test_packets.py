@@ -229,3 +229,18 @@ def test_who_may_download_a_packet_with_or_without_emails(client, petition, incl
         assert logged.count() == 1
     else:
         assert "ann@example.org" not in response.content.decode() and not logged.exists()
+
+
+@pytest.mark.parametrize(("include_emails", "who", "_created", "downloaded"), EMAIL_MATRIX)
+def test_the_packets_page_offers_a_download_only_where_it_would_be_served(client, petition, include_emails, who,
+                                                                          _created, downloaded):  # fmt: skip
+    export = _run(petition, organiser_of(petition), include_emails=include_emails)
+    client.force_login(_who(petition, who))
+    link = reverse("petitions:organise_packet_download", args=[petition.slug, export.pk])
+    page = client.get(reverse("petitions:organise_packets", args=[petition.slug]))
+    progress = client.get(reverse("petitions:organise_packet_progress", args=[petition.slug, export.pk]))
+    if downloaded == 404:
+        assert page.status_code == progress.status_code == 404
+        return
+    assert (link in page.content.decode()) == (downloaded == 200)
+    assert progress.json()["download"] == (link if downloaded == 200 else "")

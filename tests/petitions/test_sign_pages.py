@@ -189,6 +189,26 @@ def test_resend_page_always_says_check_your_email(client, petition):
     assert response.status_code == 400
 
 
+def test_asking_for_new_links_on_one_petition_does_not_stop_them_on_another(settings, petition):
+    """The per-address limit of the "send the link again" form counts per petition: posts with someone's address
+    on one petition cannot stop that person's links elsewhere."""
+    from tests.signatures.helpers import sign
+
+    settings.VIGIL_SIGN_RESEND_RATE = "1/h"
+    settings.VIGIL_SIGNATURE_RESEND_INTERVAL = 0  # a new link at every request the limit lets through
+    other = OpenPetitionFactory()
+    for target in (petition, other):
+        sign(target, "Resend.Me@example.org")
+    before = len(outbox_rows(to="Resend.Me@example.org"))
+    for n in range(2):  # the second is over the limit on this petition (each from its own address)
+        Client().post(reverse("petitions:resend", args=[petition.slug]), {"email": "resend.me@example.org"},
+                      REMOTE_ADDR=f"198.51.100.{n + 1}")  # fmt: skip
+    Client().post(reverse("petitions:resend", args=[other.slug]), {"email": "resend.me@example.org"},
+                  REMOTE_ADDR="198.51.100.9")  # fmt: skip
+    sent = outbox_rows(to="Resend.Me@example.org")[before:]
+    assert len(sent) == 2  # one for each petition
+
+
 def test_public_page_query_count_is_constant(client, petition, django_assert_max_num_queries):
     for i in range(3):
         ConfirmedSignatureFactory(petition=petition, email=f"x{i}@example.org")
