@@ -77,6 +77,12 @@ def held_delivered_files():
     return sum(count for count, _when in counts), min(oldest) if oldest else None
 
 
+def held_invitations():
+    from petitions.models import PetitionInvitation
+
+    return _held(PetitionInvitation.objects.all(), "created_at")
+
+
 def held_deliveries():
     from petitions.models import Delivery
 
@@ -196,6 +202,16 @@ REGISTRY = [
         setting="",
         task="—",
         holding="config.privacy.held_deliveries",
+    ),
+    PersonalData(
+        name="invitations",
+        what="Invitations to organise a petition: the invited e-mail address",
+        where="`petitions_petitioninvitation`",
+        rule="deleted when accepted, withdrawn, replaced, or this many days after they were sent",
+        setting="`VIGIL_INVITATION_MAX_AGE_DAYS` (14)",
+        task=HOURLY,
+        apply="petitions.services.petition_invitations_expire",
+        holding="config.privacy.held_invitations",
     ),
     PersonalData(
         name="accounts-and-comments",

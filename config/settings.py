@@ -272,6 +272,8 @@ VIGIL_MFA_REQUIRED_PATH_PREFIXES = ["/admin/", "/moderation/", "/organise/"]
 # read it through core.net.client_ip, so rate limits and login throttles agree.
 VIGIL_TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
 VIGIL_TRUSTED_CLIENT_IP_HEADER = env_str("DJANGO_TRUSTED_CLIENT_IP_HEADER") or None
+# An invitation to organise a petition works (and is kept) this many days.
+VIGIL_INVITATION_MAX_AGE_DAYS = env_int("VIGIL_INVITATION_MAX_AGE_DAYS", 14)
 # Forwarding headers are believed only from these addresses or networks (CIDR), the proxies in front of the site.
 VIGIL_TRUSTED_PROXIES = env_list("DJANGO_TRUSTED_PROXIES", [])
 try:

@@ -283,5 +283,5 @@ class InvalidateForm(forms.Form):
 
 
 class MemberForm(forms.Form):
-    email = forms.EmailField(label=_("Their account's e-mail address"))
+    email = forms.EmailField(label=_("Their e-mail address"), help_text=_("We send them an invitation to accept."))
     role = forms.ChoiceField(label=_("Role"), choices=MembershipRole.choices, initial=MembershipRole.ORGANISER)

@@ -161,6 +161,24 @@ class PetitionMembership(models.Model):
         return ROLE_RANK[MembershipRole(self.role)] >= ROLE_RANK[MembershipRole(role)]
 
 
+class PetitionInvitation(models.Model):
+    """An owner's invitation to run a petition, sent to an e-mail address. The person joins when they accept it
+    while signed in with an account that has that address verified; until then nobody learns whether such an account
+    exists. Invitations are personal data: accepted or old ones are deleted (VIGIL_INVITATION_MAX_AGE_DAYS)."""
+
+    petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=10, choices=MembershipRole.choices, default=MembershipRole.ORGANISER)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.email} · {self.get_role_display()} · {self.petition}"
+
+
 class PetitionRevision(models.Model):
     """An earlier text of a petition that people signed, kept when the ask or body changed after signing began."""
 

@@ -14,6 +14,7 @@ from petitions import selectors
 from petitions.models import (
     MembershipRole,
     Petition,
+    PetitionInvitation,
     PetitionMembership,
     PetitionRevision,
     PetitionStatus,
@@ -200,6 +201,89 @@ def petitions_anonymise_due(*, now: datetime | None = None) -> int:
 
 
 # --- Members -----------------------------------------------------------------------------------------------------
+
+
+INVITE_SALT = "petitions.invitation"
+
+
+class InvitationInvalid(PetitionError):
+    """The invitation link is damaged, too old, used, or for another address."""
+
+
+def petition_invite(*, petition: Petition, email: str, role: str, by, now: datetime | None = None):
+    """Invite an address to run this petition: an e-mail with a link that adds its owner as a member once they
+    accept it, signed in with an account that has this address verified. Inviting an address again replaces the
+    earlier invitation (its link stops working). The answer never says whether an account has this address."""
+    from django.core import signing
+    from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+
+    from core.mail import outbound_email_queue
+
+    email = email.strip()
+    with transaction.atomic():
+        PetitionInvitation.objects.filter(petition=petition, email__iexact=email).delete()
+        invitation = PetitionInvitation.objects.create(
+            petition=petition, email=email, role=role, invited_by=by, created_at=now or timezone.now()
+        )
+        token = signing.TimestampSigner(salt=INVITE_SALT).sign(str(invitation.pk))
+        link = reverse("petitions:organise_invitation", args=[token])
+        context = {
+            "petition": petition,
+            "role": invitation.get_role_display(),
+            "by": by.public_name if by else "",
+            "url": f"{settings.VIGIL_LINK_SCHEME}://{settings.VIGIL_SITE_DOMAIN}{link}",
+            "max_age_days": settings.VIGIL_INVITATION_MAX_AGE_DAYS,
+            "site_name": settings.SITE_NAME,
+        }
+        message = EmailMessage(
+            subject=f"[{settings.SITE_NAME}] You are invited to organise “{petition.title}”",
+            body=render_to_string("petitions/email/invitation.txt", context),
+            to=[email],
+        )
+        outbound_email_queue(message)
+    return invitation
+
+
+def petition_invitation_for_token(*, token: str) -> PetitionInvitation:
+    from django.core import signing
+
+    try:
+        pk = signing.TimestampSigner(salt=INVITE_SALT).unsign(
+            token, max_age=settings.VIGIL_INVITATION_MAX_AGE_DAYS * 86400
+        )
+    except signing.SignatureExpired as exc:
+        raise InvitationInvalid("This invitation has expired. Ask the petition's owner to invite you again.") from exc
+    except signing.BadSignature as exc:
+        raise InvitationInvalid("This invitation link is damaged. Copy the whole link from the e-mail.") from exc
+    invitation = PetitionInvitation.objects.select_related("petition").filter(pk=int(pk)).first()
+    if invitation is None:
+        raise InvitationInvalid("This invitation was used, withdrawn or replaced by a newer one.")
+    return invitation
+
+
+def petition_invitation_accept(*, token: str, user) -> PetitionMembership:
+    """Add the signed-in user as a member, if one of their verified addresses is the invited one."""
+    from allauth.account.models import EmailAddress
+
+    invitation = petition_invitation_for_token(token=token)
+    if not EmailAddress.objects.filter(user=user, email__iexact=invitation.email, verified=True).exists():
+        raise InvitationInvalid(
+            "This invitation was sent to another e-mail address. Sign in with the account that uses it (or add and "
+            "verify that address in your account settings), then open the link again."
+        )
+    with transaction.atomic():
+        membership = petition_member_add(petition=invitation.petition, user=user, role=invitation.role)
+        invitation.delete()
+    return membership
+
+
+def petition_invitations_expire(*, now: datetime | None = None) -> int:
+    """Delete invitations older than VIGIL_INVITATION_MAX_AGE_DAYS (their links no longer work)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.VIGIL_INVITATION_MAX_AGE_DAYS)
+    return PetitionInvitation.objects.filter(created_at__lt=cutoff).delete()[0]
 
 
 def petition_member_add(*, petition: Petition, user, role: str) -> PetitionMembership:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("petitions/<slug:slug>/revisions/", views.petition_revisions, name="revisions"),
     path("organise/", views.organise_index, name="organise_index"),
     path("organise/new/", views.organise_new, name="organise_new"),
+    path("organise/invitations/<str:token>/", views.organise_invitation, name="organise_invitation"),
     path("organise/<slug:slug>/", views.organise_dashboard, name="organise_dashboard"),
     path("organise/<slug:slug>/edit/", views.organise_edit, name="organise_edit"),
     path("organise/<slug:slug>/state/", views.organise_transition, name="organise_transition"),

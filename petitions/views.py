@@ -5,7 +5,6 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -385,21 +384,43 @@ def organise_members(request: HttpRequest, slug: str) -> HttpResponse:
             except (ValueError, services.PetitionError) as exc:
                 messages.error(request, str(exc))
             return redirect("petitions:organise_members", slug=petition.slug)
+        if "withdraw" in request.POST:
+            withdrawn = request.POST["withdraw"]
+            petition.invitations.filter(pk=int(withdrawn) if withdrawn.isdigit() else 0).delete()
+            return redirect("petitions:organise_members", slug=petition.slug)
         if form.is_valid():
-            user = get_user_model().objects.filter(email__iexact=form.cleaned_data["email"]).first()
-            if user is None:
-                form.add_error("email", _("No account has this e-mail address. Ask them to join first."))
-            else:
-                services.petition_member_add(petition=petition, user=user, role=form.cleaned_data["role"])
-                messages.success(request, _("%(name)s added.") % {"name": user.public_name})
-                return redirect("petitions:organise_members", slug=petition.slug)
+            # The same answer whether or not an account has this address: they join when they accept.
+            services.petition_invite(
+                petition=petition, email=form.cleaned_data["email"], role=form.cleaned_data["role"], by=request.user
+            )
+            messages.success(request, _("Invitation sent to %(email)s. They join when they accept it.")
+                             % {"email": form.cleaned_data["email"]})  # fmt: skip
+            return redirect("petitions:organise_members", slug=petition.slug)
     memberships = list(petition.memberships.select_related("user"))
+    invitations = list(petition.invitations.all())
     return render(
         request,
         "petitions/organise/members.html",
-        {"petition": petition, "memberships": memberships, "form": form, "now": timezone.now()},
+        {"petition": petition, "memberships": memberships, "invitations": invitations, "form": form,
+         "now": timezone.now()},
         status=400 if form.errors else 200,
-    )
+    )  # fmt: skip
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@login_required
+def organise_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """An invitation to organise a petition: GET shows it with a button (mail scanners open links); POST joins."""
+    try:
+        invitation = services.petition_invitation_for_token(token=token)
+        if request.method == "POST":
+            services.petition_invitation_accept(token=token, user=request.user)
+            messages.success(request, _("You are now an organiser of this petition."))
+            return redirect("petitions:organise_dashboard", slug=invitation.petition.slug)
+    except services.InvitationInvalid as exc:
+        return _token_problem(request, exc, status=410)
+    return render(request, "petitions/organise/invitation.html", {"invitation": invitation})
 
 
 @never_cache

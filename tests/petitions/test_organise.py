@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -143,20 +144,86 @@ def test_a_burst_is_flagged_and_invalidated_with_a_reason_and_the_count_follows(
     assert petition.tally.confirmed == 1
 
 
-def test_owner_adds_and_removes_members_but_keeps_one_owner(client, petition):
+def _invitation_link() -> str:
+    import re
+
+    from core.models import OutboundEmail
+
+    row = OutboundEmail.objects.filter(subject__contains="invited to organise").latest("pk")
+    return re.search(r"https?://[^/\s]+(/organise/invitations/\S+/)", row.body_text).group(1)
+
+
+def test_owner_invites_members_who_join_on_accepting_and_keeps_one_owner(client, petition):
     owner = _member(petition)
     client.force_login(owner)
     colleague = VerifiedUserFactory(email="colleague@example.org")
     url = reverse("petitions:organise_members", args=[petition.slug])
     client.post(url, {"email": "Colleague@example.org", "role": "viewer"})
+    assert not PetitionMembership.objects.filter(user=colleague).exists()  # not before they accept
+    link = _invitation_link()
+    other = Client()
+    other.force_login(colleague)
+    assert other.get(link).status_code == 200
+    assert other.post(link).status_code == 302
     membership = PetitionMembership.objects.get(user=colleague)
     assert membership.role == "viewer"
-    assert client.post(url, {"email": "nobody@example.org", "role": "viewer"}).status_code == 400
+    assert other.post(link).status_code == 410  # used
     client.post(url, {"remove": membership.pk})
     assert not PetitionMembership.objects.filter(user=colleague).exists()
     own = PetitionMembership.objects.get(user=owner)
     response = client.post(url, {"remove": own.pk}, follow=True)
     assert "at least one owner" in response.content.decode()
+
+
+def test_inviting_never_says_whether_an_account_has_the_address(client, petition):
+    client.force_login(_member(petition))
+    VerifiedUserFactory(email="member@example.org")
+    url = reverse("petitions:organise_members", args=[petition.slug])
+    answers = [client.post(url, {"email": email, "role": "viewer"}, follow=True)
+               for email in ("member@example.org", "nobody@example.org")]  # fmt: skip
+    assert [answer.status_code for answer in answers] == [200, 200]
+    texts = [answer.content.decode().replace(email, "X") for answer, email in
+             zip(answers, ("member@example.org", "nobody@example.org"), strict=True)]  # fmt: skip
+    assert "No account" not in texts[0] + texts[1]
+    assert "Invitation sent to X" in texts[0] and "Invitation sent to X" in texts[1]
+
+
+def test_an_invitation_joins_only_the_account_with_the_invited_address(client, petition):
+    client.force_login(_member(petition))
+    client.post(reverse("petitions:organise_members", args=[petition.slug]),
+                {"email": "invited@example.org", "role": "organiser"})  # fmt: skip
+    link = _invitation_link()
+    stranger = Client()
+    stranger.force_login(VerifiedUserFactory(email="someone.else@example.org"))
+    answer = stranger.post(link)
+    assert answer.status_code == 410 and "another e-mail address" in answer.content.decode()
+    assert PetitionMembership.objects.filter(petition=petition).count() == 1
+    anonymous = Client().get(link)
+    assert anonymous.status_code == 302 and "login" in anonymous["Location"]
+
+
+def test_old_or_damaged_invitations_do_nothing_and_are_swept(client, petition, time_machine, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from core.privacy import privacy_sweep
+    from petitions.models import PetitionInvitation
+
+    start = timezone.now()
+    time_machine.move_to(start, tick=False)
+    client.force_login(_member(petition))
+    client.post(reverse("petitions:organise_members", args=[petition.slug]),
+                {"email": "late@example.org", "role": "viewer"})  # fmt: skip
+    link = _invitation_link()
+    invitee, account = Client(), VerifiedUserFactory(email="late@example.org")
+    invitee.force_login(account)
+    assert invitee.post(link[:-3] + "xx/").status_code == 410
+    time_machine.move_to(start + timedelta(days=settings.VIGIL_INVITATION_MAX_AGE_DAYS + 1), tick=False)
+    invitee.force_login(account)  # a fresh sign-in: the old session has run out too
+    assert invitee.post(link).status_code == 410
+    privacy_sweep()
+    assert not PetitionInvitation.objects.exists()
 
 
 def test_article_shows_its_petition_box_and_home_features_the_biggest_open_petition(client, petition):
