@@ -8,14 +8,15 @@ Two ways deliver a row, and they never both send it:
   at once: a lease), then sends them one by one through one open connection, stamping each row as soon as it is
   sent. Concurrent pumps get disjoint batches. A pump stops sending at half its claim's time and releases what it
   did not send, as it does when an error interrupts it; one killed outright leaves at most the message it was
-  sending unstamped, and its other claims expire after VIGIL_OUTBOX_CLAIM_SECONDS (10 s) for the next pump. A
-  message sent just as the database went away is remembered in the cache and stamped, not sent again, next time.
+  sending unstamped, and its other claims expire after VIGIL_OUTBOX_CLAIM_SECONDS (10 s) for the next pump. Each
+  message sent is marked in the cache before it is stamped: one whose stamp was lost (the database went away, or
+  crashed before the stamp reached its disk) is stamped by the next pump, not sent again.
 Why a lease and not one transaction holding the batch's row locks: a transaction can only commit all its stamps
 at the end, so a worker dying mid-batch would resend every message it had already sent.
 The pump's own commits (claims, stamps) do not wait for the disk (`synchronous_commit = off` for its run): each is
-visible at once and durable within a fraction of a second, and only a crash of PostgreSQL itself in that fraction
-could make a just-sent message go out again. Waiting for the disk on every stamp made a surge's confirmations leave
-at the disk's pace, not the mail server's (one flush per message).
+visible at once and durable within a fraction of a second; a stamp lost to a crash of PostgreSQL in that fraction
+is covered by the message's mark in the cache (above). Waiting for the disk on every stamp made a surge's
+confirmations leave at the disk's pace, not the mail server's (one flush per message).
 """
 
 import logging
@@ -29,7 +30,6 @@ from django.utils import timezone
 
 from core.mail import delivery_message, outbound_email_render_many
 from core.models import OutboundEmail
-from core.outage import DATABASE_DOWN
 from core.redact import redact
 
 logger = logging.getLogger(__name__)
@@ -224,11 +224,11 @@ def _pump_one(*, row: OutboundEmail, transport) -> int:
         except Exception:
             logger.warning("Reopening the mail transport failed", exc_info=True)
         return 0
-    try:
-        _stamp_sent(row=row, now=now)
-    except DATABASE_DOWN:
-        _sent_remember(row.pk)  # sent, but the database went away before the stamp: never send it again
-        raise
+    # Remembered before the stamp: the stamp may fail (the database went away) or, written without waiting for the
+    # disk, be lost if PostgreSQL crashes in the next fraction of a second. Either way the next pump finds the mark
+    # and stamps the row instead of sending it again.
+    _sent_remember(row.pk)
+    _stamp_sent(row=row, now=now)
     return 1
 
 
@@ -237,16 +237,16 @@ def _stamp_sent(*, row: OutboundEmail, now: datetime) -> None:
         cursor.execute(_STAMP_SQL, [row.attempts + 1, now, now, row.pk])
 
 
-# A message handed to the mail server whose stamp could not be written (the database went away in between) is
-# remembered in the cache for a week: the next pump stamps it instead of sending it again. With the cache down too,
-# it is sent again, with the same Message-ID (which mail servers and clients use to drop duplicates).
+# Every message handed to the mail server is remembered in the cache for a day (one Redis write), so that a message
+# whose stamp never reached the disk is stamped by the next pump, not sent again. With the cache down too, it would
+# be sent again, with the same Message-ID (which mail servers and clients use to drop duplicates).
 def _sent_key(pk: int) -> str:
-    return f"outbox:sent-unstamped:{pk}"
+    return f"outbox:sent:{pk}"
 
 
 def _sent_remember(pk: int) -> None:
     try:
-        cache.set(_sent_key(pk), 1, timeout=7 * 86400)
+        cache.set(_sent_key(pk), 1, timeout=86400)
     except Exception:
         logger.warning("E-mail %s was sent but neither stamped nor remembered; it may be sent twice", pk, exc_info=True)
 
