@@ -10,3 +10,8 @@ class CommentsConfig(AppConfig):
         from core import pagecache
 
         pagecache.watch_models(Comment, scopes=comment_discussion_scopes)
+
+        from accounts.services import account_deleting
+        from comments.services.writing import comments_erase_for_account
+
+        account_deleting.connect(comments_erase_for_account, dispatch_uid="comments.erase_for_account")

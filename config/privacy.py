@@ -1,7 +1,7 @@
 """Every class of personal data Vigil holds, and the rule that removes or anonymises it (core.privacy).
 
 README's privacy section shows this table (tests/privacy/test_lifecycle.py keeps them equal). Where data is kept on
-purpose (an account while it exists, the delivery log), the table says so rather than promise a rule.
+purpose (the delivery log) or left to its owner (an account), the table says so rather than promise a schedule.
 """
 
 from django.db.models import Min, Q
@@ -217,9 +217,11 @@ REGISTRY = [
         name="accounts-and-comments",
         what="Accounts (e-mail, name, second factor) and the comments written under them",
         where="`auth_user`, allauth's tables, `comments_comment`",
-        rule="kept while the account exists",
+        rule="deleted when its owner deletes the account (`/account/delete/`): the account, its addresses and "
+        "second factors go, its comments' words are erased (a \"[deleted]\" place keeps replies in their thread), "
+        "mail to its addresses is scrubbed",
         setting="",
-        task="—",
+        task="the account's owner",
     ),
     PersonalData(
         name="logs",

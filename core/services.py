@@ -311,6 +311,19 @@ def outbound_email_scrub_for(*, key: str, values, now: datetime | None = None) -
     return total
 
 
+def outbound_email_scrub_to(*, addresses, now: datetime | None = None) -> int:
+    """Scrub every message addressed to one of these addresses (compared without regard to case)."""
+    from django.db.models import TextField
+    from django.db.models.functions import Cast
+
+    rows = OutboundEmail.objects.filter(scrubbed_at__isnull=True).annotate(_to=Cast("to", TextField()))
+    total = 0
+    for address in {address.strip().lower() for address in addresses if address and address.strip()}:
+        total += outbound_email_scrub(ids=list(rows.filter(_to__icontains=address).values_list("pk", flat=True)),
+                                      now=now)  # fmt: skip
+    return total
+
+
 def outbound_email_scrub_due(*, now: datetime | None = None) -> int:
     """Scrub every message sent or given up more than VIGIL_OUTBOX_RETENTION_DAYS ago (long enough to answer "did
     my e-mail go out?"). Returns how many rows were scrubbed."""

@@ -12,3 +12,8 @@ class PetitionsConfig(AppConfig):
         # Saves from the admin and the services alike; writes made with update() call petition_public_changed.
         pagecache.watch_models(Petition, forget=lambda petition: selectors.petition_public_forget(petition=petition))
         pagecache.watch_models(PetitionRevision, Letter, LetterVersion)
+
+        from accounts.services import account_deleting
+        from petitions.services import memberships_release_for_account
+
+        account_deleting.connect(memberships_release_for_account, dispatch_uid="petitions.release_for_account")

@@ -306,3 +306,19 @@ def petition_member_remove(*, petition: Petition, membership_id: int) -> None:
         if membership.role == MembershipRole.OWNER and owners <= 1:
             raise PetitionError("A petition keeps at least one owner. Make someone else owner first.")
         membership.delete()
+
+
+def memberships_release_for_account(sender=None, *, user, **kwargs) -> None:
+    """An account is being deleted: refused while it is the only owner of a petition (someone must keep running it);
+    otherwise its memberships go with it."""
+    from accounts.services import AccountDeletionRefused
+
+    for membership in PetitionMembership.objects.filter(user=user, role=MembershipRole.OWNER).select_related(
+        "petition"
+    ):
+        owners = PetitionMembership.objects.filter(petition=membership.petition, role=MembershipRole.OWNER).count()
+        if owners <= 1:
+            raise AccountDeletionRefused(
+                f"You are the only owner of the petition “{membership.petition.title}”. Make someone else its owner "
+                "first (Organise › Organisers)."
+            )

@@ -309,3 +309,16 @@ def comment_flag(
             new_open_flags=comment.open_flag_count,
         )
     return FlagResult(flag=flag, hidden=hidden)
+
+
+def comments_erase_for_account(sender=None, *, user: User, **kwargs) -> int:
+    """An account is being deleted: each of its comments still standing loses its words, as if its author deleted
+    it (a "[deleted]" placeholder keeps replies in place). Returns how many."""
+    done = 0
+    standing = (CommentState.VISIBLE, CommentState.HELD, CommentState.HIDDEN_BY_FLAGS)
+    for comment in Comment.objects.filter(author=user, state__in=standing):
+        comment_delete_by_author(comment=comment, user=user)
+        done += 1
+    # Words of comments already removed by moderators go too (the moderation log keeps the decision).
+    Comment.objects.filter(author=user).exclude(body_source="").update(body_source="", body_html="")
+    return done

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from core import pagecache
 from core.mail import outbound_email_queue
-from core.services import outbound_email_scrub_for
+from core.services import outbound_email_scrub_for, outbound_email_scrub_to
 from signatures.email import email_canonical
 from signatures.models import Signature, SignatureState, SignOn
 
@@ -83,19 +83,6 @@ def erase_link_read(*, token: str) -> str:
         raise EraseLinkInvalid("This link is damaged. Copy the whole link from the e-mail, or ask again.") from exc
 
 
-def _scrub_mail_to(addresses: set[str], *, now: datetime) -> None:
-    """Scrub every message in the outbox addressed to one of these addresses (this request's own included)."""
-    from django.db.models import TextField
-    from django.db.models.functions import Cast
-
-    from core.models import OutboundEmail
-    from core.services import outbound_email_scrub
-
-    rows = OutboundEmail.objects.filter(scrubbed_at__isnull=True).annotate(_to=Cast("to", TextField()))
-    for address in filter(None, addresses):
-        outbound_email_scrub(ids=list(rows.filter(_to__icontains=address).values_list("pk", flat=True)), now=now)
-
-
 def signer_data_erase(*, token: str, now: datetime | None = None) -> int:
     """Erase everything held under the address of an erasure link: every signature under it is withdrawn (out of
     counts and packets) and anonymised; sign-ons lose their contact details and proof; the e-mails written about
@@ -120,7 +107,7 @@ def signer_data_erase(*, token: str, now: datetime | None = None) -> int:
             ip_hash="", referrer_host="", show_publicly=False, contact_ok=False, anonymised_at=now,
         )  # fmt: skip
         outbound_email_scrub_for(key="signature_id", values=ids, now=now)
-        _scrub_mail_to(addresses, now=now)
+        outbound_email_scrub_to(addresses=addresses, now=now)
         signons = signons_anonymise(queryset=SignOn.objects.filter(canonical_email=canonical), now=now)
         if ids:
             counts_flush_soon()
