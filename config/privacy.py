@@ -218,7 +218,7 @@ REGISTRY = [
         what="Accounts (e-mail, name, second factor) and the comments written under them",
         where="`auth_user`, allauth's tables, `comments_comment`",
         rule="deleted when its owner deletes the account (`/account/delete/`): the account, its addresses and "
-        "second factors go, its comments' words are erased (a \"[deleted]\" place keeps replies in their thread), "
+        'second factors go, its comments\' words are erased (a "[deleted]" place keeps replies in their thread), '
         "mail to its addresses is scrubbed",
         setting="",
         task="the account's owner",
