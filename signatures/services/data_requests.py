@@ -88,7 +88,7 @@ def signer_data_erase(*, token: str, now: datetime | None = None) -> int:
     counts and packets) and anonymised; sign-ons lose their contact details and proof; the e-mails written about
     them are scrubbed. Returns how many records were erased (0 when done before: safe to press twice)."""
     from signatures.services.counts import counts_flush_soon
-    from signatures.services.privacy import signons_anonymise
+    from signatures.services.privacy import SIGNER_ERASED, signons_anonymise
 
     canonical = erase_link_read(token=token)
     now = now or timezone.now()
@@ -102,10 +102,7 @@ def signer_data_erase(*, token: str, now: datetime | None = None) -> int:
         Signature.objects.filter(pk__in=ids).exclude(state=SignatureState.WITHDRAWN).update(
             state=SignatureState.WITHDRAWN, withdrawn_at=now
         )
-        Signature.objects.filter(pk__in=ids).update(
-            first_name="", last_name="", email="", canonical_email="", email_domain="", town="", postal_code="",
-            ip_hash="", referrer_host="", show_publicly=False, contact_ok=False, anonymised_at=now,
-        )  # fmt: skip
+        Signature.objects.filter(pk__in=ids).update(**SIGNER_ERASED, anonymised_at=now)
         outbound_email_scrub_for(key="signature_id", values=ids, now=now)
         outbound_email_scrub_to(addresses=addresses, now=now)
         signons = signons_anonymise(queryset=SignOn.objects.filter(canonical_email=canonical), now=now)

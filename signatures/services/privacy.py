@@ -15,6 +15,13 @@ logger = logging.getLogger(__name__)
 
 BATCH = 5_000
 
+# What anonymising a signature erases (state, country, region and times stay, so the counts do): one list for the
+# schedule (signatures_anonymise_closed) and for a person's own erasure (data_requests.signer_data_erase).
+SIGNER_ERASED = {
+    "first_name": "", "last_name": "", "email": "", "canonical_email": "", "email_domain": "", "town": "",
+    "postal_code": "", "ip_hash": "", "referrer_host": "", "show_publicly": False, "contact_ok": False,
+}  # fmt: skip
+
 
 def signatures_pending_purge(*, now: datetime | None = None) -> int:
     """Delete pending signatures older than VIGIL_SIGNATURE_PENDING_PURGE_DAYS. Returns how many went.
@@ -61,18 +68,7 @@ def signatures_anonymise_closed(*, petition_ids, now: datetime | None = None) ->
                 if not ids:
                     break
                 done += Signature.objects.filter(pk__in=ids, anonymised_at__isnull=True).update(
-                    first_name="",
-                    last_name="",
-                    email="",
-                    canonical_email="",
-                    email_domain="",
-                    town="",
-                    postal_code="",
-                    ip_hash="",
-                    referrer_host="",
-                    show_publicly=False,
-                    contact_ok=False,
-                    anonymised_at=now,
+                    **SIGNER_ERASED, anonymised_at=now
                 )
                 outbound_email_scrub_for(key="signature_id", values=ids, now=now)
     if done:

@@ -13,25 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.drills.stack import INTAKE_KEY, LOCK_KEY, Load, Stack, catch_up, settle
-from tests.throwaway import ensure_installed
+from tests.drills.stack import INTAKE_KEY, LOCK_KEY, Load, catch_up, settle
 
 pytestmark = pytest.mark.drill
 
 # How long after a fault ends every accepted signature must be written and its confirmation sent. Generous for a
 # 2-core machine running the load, the site, its servers and the suite at once; the figures recorded are the truth.
 RECOVERY_BOUND = 30.0
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    ensure_installed()
-    site = Stack(tmp_path_factory.mktemp("drills"))
-    try:
-        site.start()
-        yield site
-    finally:
-        site.stop()
 
 
 def _check(figures, stack, *, bound=RECOVERY_BOUND) -> None:

@@ -12,23 +12,12 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.drills.stack import PY, ROOT, Stack
-from tests.throwaway import ensure_installed, postgres_binaries
+from tests.throwaway import postgres_binaries
 
 pytestmark = pytest.mark.drill
 
 EMAIL, SURNAME = "Sweep.Person+news@Example.org", "Thistlewaite"
 NEEDLES = ("sweep.person", "sweepperson", SURNAME.lower())
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    ensure_installed()
-    site = Stack(tmp_path_factory.mktemp("sweep"))
-    try:
-        site.start()
-        yield site
-    finally:
-        site.stop()
 
 
 def _post(stack: Stack, path: str, form: dict, token: str) -> int:
