@@ -22,7 +22,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "articles.preview_article",
     ],
     # Organisers start petitions at /organise/; what they may do on each petition is its membership's role.
-    ORGANISERS: ["petitions.add_petition", "signatures.export_signer_emails"],
+    ORGANISERS: ["petitions.add_petition", "deliverables.export_signer_emails"],
     MODERATORS: [
         "comments.moderate_comment",
         "comments.view_comment",

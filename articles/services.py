@@ -3,12 +3,12 @@
 import logging
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from articles.models import Article, ArticleImage, ArticleStatus
 from core import pagecache
 from core.images import renditions_current, renditions_store
+from core.jobs import enqueue
 from core.sanitize import sanitize_article_html, strip_tags_to_text
 
 logger = logging.getLogger(__name__)
@@ -57,10 +57,8 @@ def articles_publish_due(*, now: datetime | None = None) -> int:
 
 def article_image_queue_renditions(*, image_ids: list[int]) -> None:
     """Queue rendition jobs once the current transaction commits."""
-    from articles.tasks import article_image_render_task
-
     for image_id in image_ids:
-        transaction.on_commit(lambda image_id=image_id: article_image_render_task.delay(image_id), robust=True)
+        enqueue("articles.tasks.article_image_render_task", image_id)
 
 
 def article_image_render(*, image_id: int, now: datetime | None = None) -> ArticleImage | None:

@@ -80,7 +80,7 @@ def _populate(rows: int) -> None:
     if have < rows:
         demo_signatures_add(petition=petition, count=rows - have)
     user, _ = User.objects.get_or_create(username="bench-organiser", defaults={"email": "organiser@bench.example"})
-    from demo.deliverables import demo_deliverables_ensure
+    from deliverables.demo import demo_deliverables_ensure
 
     demo_deliverables_ensure(petition=petition, organiser=user)
     print(f"petition {petition.pk}: {Signature.objects.filter(petition=petition).count():,} signatures")
@@ -90,9 +90,9 @@ def _measure(kind: str, *rest: str) -> None:
     _django()
     from django.db import connection
 
+    from deliverables.models import PacketExport
+    from deliverables.services.packets import packet_copy_sql, packet_export_run
     from petitions.models import Petition
-    from signatures.models import PacketExport
-    from signatures.services.packets import packet_copy_sql, packet_export_run
 
     petition = Petition.objects.get(slug="bench-packet")
     started = time.perf_counter()
@@ -121,8 +121,8 @@ def _measure(kind: str, *rest: str) -> None:
         export = packet_export_run(export_id=export.pk)
         answer.update(rows=export.rows_total, bytes=export.file_size, state=export.state, error=export.error)
     elif kind == "letter":
-        from petitions.models import Letter
-        from petitions.services_letters import letter_compile_request, letter_compile_run
+        from deliverables.models import Letter
+        from deliverables.services.letters import letter_compile_request, letter_compile_run
 
         letter = Letter.objects.get(petition=petition, slug=rest[0])
         compiled = letter_compile_request(letter=letter, by=None, queue=False)

@@ -43,32 +43,32 @@ def held_intake_failures():
 
 
 def held_download_addresses():
-    from signatures.models import PrivateDownload
+    from deliverables.models import PrivateDownload
 
     return _held(PrivateDownload.objects.exclude(ip_hash=""), "at")
 
 
 def held_packets():
-    from signatures.models import PacketExport
+    from deliverables.models import PacketExport
 
     return _held(PacketExport.objects.exclude(file_name=""), "created_at")
 
 
 def held_signons():
-    from signatures.models import SignOn
+    from deliverables.models import SignOn
 
     return _held(SignOn.objects.filter(anonymised_at__isnull=True).exclude(email=""), "created_at")
 
 
 def held_unverified_uploads():
-    from signatures.models import SignOn, SignOnState
+    from deliverables.models import SignOn, SignOnState
 
     unverified = SignOn.objects.filter(state__in=[SignOnState.PENDING, SignOnState.REJECTED])
     return _held(unverified.exclude(logo="", proof_file=""), "created_at")
 
 
 def held_delivered_files():
-    from petitions.models import DeliveryItem, JobState, LetterCompile
+    from deliverables.models import DeliveryItem, JobState, LetterCompile
 
     items = DeliveryItem.objects.exclude(file_name="")
     compiles = LetterCompile.objects.filter(state=JobState.DONE).exclude(file_name="")
@@ -84,7 +84,7 @@ def held_invitations():
 
 
 def held_deliveries():
-    from petitions.models import Delivery
+    from deliverables.models import Delivery
 
     return _held(Delivery.objects.filter(~Q(recipient_email="")), "created_at")
 
@@ -149,7 +149,7 @@ REGISTRY = [
         rule="the hashed address erased this many days after the download (account, file and time kept)",
         setting="`VIGIL_DOWNLOAD_LOG_ADDRESS_DAYS` (90)",
         task=HOURLY,
-        apply="signatures.services.privacy.private_downloads_prune",
+        apply="deliverables.services.privacy.private_downloads_prune",
         holding="config.privacy.held_download_addresses",
     ),
     PersonalData(
@@ -158,8 +158,8 @@ REGISTRY = [
         where="files under `VIGIL_PRIVATE_ROOT`; `signatures_packetexport`",
         rule="the file deleted this many days after it was made",
         setting="`VIGIL_EXPORT_EXPIRY_DAYS` (14)",
-        task="signatures.tasks.packet_exports_expire_task (hourly)",
-        apply="signatures.services.packets.packet_exports_expire",
+        task="deliverables.tasks.packet_exports_expire_task (hourly)",
+        apply="deliverables.services.packets.packet_exports_expire",
         holding="config.privacy.held_packets",
     ),
     PersonalData(
@@ -170,7 +170,7 @@ REGISTRY = [
         "size and checksum",
         setting="`VIGIL_DELIVERED_FILE_EXPIRY_DAYS` (90)",
         task=HOURLY,
-        apply="petitions.services_delivery.deliverables_files_expire",
+        apply="deliverables.services.delivery.deliverables_files_expire",
         holding="config.privacy.held_delivered_files",
     ),
     PersonalData(
@@ -181,7 +181,7 @@ REGISTRY = [
         "website and logo, public on the letter, stay",
         setting="`VIGIL_SIGNON_ANONYMISE_AFTER_MONTHS` (6)",
         task=HOURLY,
-        apply="signatures.services.privacy.signons_anonymise_due",
+        apply="deliverables.services.privacy.signons_anonymise_due",
         holding="config.privacy.held_signons",
     ),
     PersonalData(
@@ -191,7 +191,7 @@ REGISTRY = [
         rule="deleted this many days after the sign-on",
         setting="`VIGIL_SIGNON_UNVERIFIED_UPLOAD_DAYS` (30)",
         task=HOURLY,
-        apply="signatures.services.privacy.signons_unverified_uploads_remove",
+        apply="deliverables.services.privacy.signons_unverified_uploads_remove",
         holding="config.privacy.held_unverified_uploads",
     ),
     PersonalData(

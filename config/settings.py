@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "accounts",
     "signatures",
     "petitions",
+    "deliverables",
     "articles",
     "comments",
     "demo",
@@ -531,11 +532,11 @@ CELERY_BEAT_SCHEDULE["privacy-sweep"] = {
     "schedule": 3600.0,
 }
 CELERY_BEAT_SCHEDULE["deliverables-expire"] = {
-    "task": "signatures.tasks.packet_exports_expire_task",
+    "task": "deliverables.tasks.packet_exports_expire_task",
     "schedule": 3600.0,
 }
 CELERY_BEAT_SCHEDULE["deliverables-requeue-stale"] = {
-    "task": "petitions.tasks.deliverables_requeue_stale_task",
+    "task": "deliverables.tasks.deliverables_requeue_stale_task",
     "schedule": 60.0,
 }
 

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", article_views.home, name="home"),
     path("", include("articles.urls")),
     path("", include("comments.urls")),
+    path("", include("deliverables.urls")),
     path("", include("petitions.urls")),
     path(
         "sitemap.xml", sitemap_views.index, {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap_part"}, name="sitemap"

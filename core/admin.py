@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
+from core.jobs import enqueue
 from core.models import OutboundEmail
-from core.tasks import outbound_email_send_task
 
 
 @admin.register(OutboundEmail)
@@ -28,5 +28,5 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         ids = list(queryset.filter(sent_at__isnull=True).values_list("pk", flat=True))
         queryset.filter(pk__in=ids).update(failed_at=None, attempts=0)
         for email_id in ids:
-            outbound_email_send_task.delay(email_id)
+            enqueue("core.tasks.outbound_email_send_task", email_id)
         self.message_user(request, f"{len(ids)} message(s) queued again.", messages.SUCCESS)

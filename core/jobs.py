@@ -1,14 +1,53 @@
-"""What long Celery jobs (exports, compiles, deliveries) share: which errors are worth a retry, and their limits.
+"""How work is queued, and what long Celery jobs (exports, compiles, deliveries) share.
 
-Long jobs are bounded by VIGIL_LONG_TASK_TIME_LIMIT; the broker's visibility timeout exceeds it (settings refuse
-otherwise), so Redis never hands a running job to a second worker. They retry with backoff on transient database
-and connection errors only; anything else is recorded on the job's row, where the organiser sees it.
+- `enqueue(name, *args)` is the one way services queue a task: by the task's registered name, after the current
+  transaction commits (at once outside one), so a worker never looks for a row that is not there yet; and without
+  importing the tasks module at the call site, so services never import tasks (tasks import services).
+- Long jobs are bounded by VIGIL_LONG_TASK_TIME_LIMIT; the broker's visibility timeout exceeds it (settings refuse
+  otherwise), so Redis never hands a running job to a second worker. They retry with backoff on transient database
+  and connection errors only; anything else is recorded on the job's row, where the organiser sees it.
 """
 
+import logging
+from functools import partial
+from importlib import import_module
+
+from celery import Task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
+
+logger = logging.getLogger(__name__)
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+
+
+def task_named(name: str) -> Task:
+    """The task registered as `name` ("app.tasks.function"), importing its module: outside a worker Celery does not
+    import task modules by itself. A name that is not a task is a programming error and raises LookupError."""
+    module_name, _, attribute = name.rpartition(".")
+    try:
+        task = getattr(import_module(module_name), attribute)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise LookupError(f"No task is registered as {name!r}") from exc
+    if not isinstance(task, Task) or task.name != name:
+        raise LookupError(f"{name!r} is not a task registered under that name")
+    return task
+
+
+def enqueue(name: str, *args, **kwargs) -> None:
+    """Queue the task `name` with these arguments (ids and ISO strings) once the current transaction commits.
+
+    A broker that cannot be reached at that moment is logged, not raised: the change is committed either way, and
+    the work that must not be lost has a sweep that beat runs (the outbox, stale compiles and packets, the intake).
+    """
+    transaction.on_commit(partial(_send, task_named(name), args, kwargs))
+
+
+def _send(task: Task, args: tuple, kwargs: dict) -> None:
+    try:
+        task.apply_async(args=args, kwargs=kwargs)
+    except Exception:
+        logger.warning("Could not queue %s%r: it waits for a sweep or a retry", task.name, args, exc_info=True)
 
 
 def long_job_options() -> dict:

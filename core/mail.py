@@ -21,6 +21,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import make_msgid
 from django.db import IntegrityError, transaction
 
+from core.jobs import enqueue
 from core.models import OutboundEmail
 
 logger = logging.getLogger(__name__)
@@ -40,8 +41,6 @@ def outbound_email_queue(message: EmailMessage, *, idempotency_key: str = "") ->
 
     With an idempotency key that was used before, nothing new is stored and None is returned.
     """
-    from core.tasks import outbound_email_send_task
-
     headers = dict(message.extra_headers)
     # Fixed now, so a retried delivery carries the same Message-ID and receivers can spot a duplicate.
     headers.setdefault("Message-ID", make_msgid(domain=settings.VIGIL_MAIL_DOMAIN))
@@ -66,7 +65,7 @@ def outbound_email_queue(message: EmailMessage, *, idempotency_key: str = "") ->
             return None
         raise
     # robust: if the broker is down at this moment the change stays committed and the sweep sends the message later.
-    transaction.on_commit(lambda: outbound_email_send_task.delay(row.pk), robust=True)
+    enqueue("core.tasks.outbound_email_send_task", row.pk)
     return row
 
 
@@ -84,17 +83,15 @@ def outbound_email_pump_soon(*, email_id: int | None = None) -> None:
       nothing: the row is committed, and the next pump run sends it.
     """
     global _pump_nudged_at
-    from core.tasks import outbound_email_pump_task, outbound_email_send_task
-
     if settings.CELERY_TASK_ALWAYS_EAGER:
         if email_id is not None:
-            transaction.on_commit(lambda: outbound_email_send_task.delay(email_id), robust=True)
+            enqueue("core.tasks.outbound_email_send_task", email_id)
         return
     now = time.monotonic()
     if now - _pump_nudged_at < settings.VIGIL_OUTBOX_PUMP_NUDGE_SECONDS:
         return
     _pump_nudged_at = now
-    transaction.on_commit(outbound_email_pump_task.delay, robust=True)
+    enqueue("core.tasks.outbound_email_pump_task")
 
 
 def outbound_email_render(row: OutboundEmail) -> None:

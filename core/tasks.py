@@ -2,15 +2,16 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
+from core.jobs import enqueue
 from core.outage import while_database_down
+from core.privacy import privacy_sweep
+from core.services import DeliveryError, outbound_email_pump, outbound_email_send, outbound_email_sweep
 
 WORKER_HEARTBEAT_KEY = "core:worker-heartbeat"
 
 
 @shared_task(bind=True, acks_late=True, max_retries=6, retry_backoff=30, retry_backoff_max=1800)
 def outbound_email_send_task(self, email_id: int) -> None:
-    from core.services import DeliveryError, outbound_email_send
-
     try:
         outbound_email_send(email_id=email_id)
     except DeliveryError as exc:
@@ -19,11 +20,9 @@ def outbound_email_send_task(self, email_id: int) -> None:
 
 @shared_task(acks_late=True)
 def outbound_email_sweep_task() -> int:
-    from core.services import outbound_email_sweep
-
     ids = outbound_email_sweep()
     for email_id in ids:
-        outbound_email_send_task.delay(email_id)
+        enqueue("core.tasks.outbound_email_send_task", email_id)
     return len(ids)
 
 
@@ -44,8 +43,6 @@ def ping_task(token: str) -> None:
 def outbound_email_pump_task() -> int:
     """Beat runs this every VIGIL_OUTBOX_PUMP_SECONDS (and a busy web process nudges it at most once a second):
     deliver the bulk-written outbox rows in claimed batches. Concurrent runs share the work; none sends twice."""
-    from core.services import outbound_email_pump
-
     return outbound_email_pump()
 
 
@@ -53,6 +50,4 @@ def outbound_email_pump_task() -> int:
 @while_database_down(default={})
 def privacy_rules_task() -> dict:
     """Hourly: the privacy rules that have no task of their own (config/privacy.py says which)."""
-    from core.privacy import privacy_sweep
-
     return privacy_sweep(only=lambda item: item.task == "core.tasks.privacy_rules_task (hourly)")

@@ -5,8 +5,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import transaction
 
+from deliverables.demo import demo_deliverables_ensure
 from demo.campaign import demo_campaign_ensure, demo_signatures_add
-from demo.deliverables import demo_deliverables_ensure
 from demo.discussion import demo_discussion_ensure
 from demo.story import demo_story_ensure
 from demo.users import DEMO_PASSWORD, DEMO_USERS, demo_users_ensure

@@ -7,11 +7,11 @@ class PetitionsConfig(AppConfig):
     def ready(self) -> None:
         from core import pagecache
         from petitions import selectors
-        from petitions.models import Letter, LetterVersion, Petition, PetitionRevision
+        from petitions.models import Petition, PetitionRevision
 
         # Saves from the admin and the services alike; writes made with update() call petition_public_changed.
         pagecache.watch_models(Petition, forget=lambda petition: selectors.petition_public_forget(petition=petition))
-        pagecache.watch_models(PetitionRevision, Letter, LetterVersion)
+        pagecache.watch_models(PetitionRevision)
 
         from accounts.services import account_deleting
         from petitions.services import memberships_release_for_account

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from core import pagecache
 from core.images import renditions_current, renditions_store
+from core.jobs import enqueue
 from core.sanitize import sanitize_article_html
 from petitions import selectors
 from petitions.models import (
@@ -85,9 +86,7 @@ def petition_save(*, petition: Petition, by=None, now: datetime | None = None) -
 def petition_image_queue_renditions(*, petition: Petition) -> None:
     if not petition.image:
         return
-    from petitions.tasks import petition_image_render_task
-
-    transaction.on_commit(lambda: petition_image_render_task.delay(petition.pk))
+    enqueue("petitions.tasks.petition_image_render_task", petition.pk)
 
 
 def petition_image_render(*, petition_id: int) -> Petition | None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from petitions import views, views_delivery, views_letters
+from petitions import views
 
 app_name = "petitions"
 urlpatterns = [
@@ -22,26 +22,4 @@ urlpatterns = [
     path("organise/<slug:slug>/state/", views.organise_transition, name="organise_transition"),
     path("organise/<slug:slug>/invalidate/", views.organise_invalidate, name="organise_invalidate"),
     path("organise/<slug:slug>/members/", views.organise_members, name="organise_members"),
-    # Deliverables: sign-on letters, packets, deliveries.
-    path("petitions/letters/confirm/<str:token>/", views_letters.signon_confirm_view, name="signon_confirm"),
-    path("petitions/delivered/<str:token>/", views_delivery.delivery_file, name="delivery_file"),
-    path("petitions/<slug:slug>/letters/<slug:letter_slug>/", views_letters.letter_detail, name="letter_detail"),
-    path("organise/<slug:slug>/letters/", views_letters.organise_letters, name="organise_letters"),
-    path("organise/<slug:slug>/letters/<slug:letter_slug>/", views_letters.organise_letter, name="organise_letter"),
-    path("organise/<slug:slug>/letters/<slug:letter_slug>/signons/<int:signon_id>/review/",
-         views_letters.organise_signon_review, name="organise_signon_review"),
-    path("organise/<slug:slug>/letters/<slug:letter_slug>/signons/<int:signon_id>/proof/",
-         views_letters.organise_signon_proof, name="organise_signon_proof"),
-    path("organise/<slug:slug>/letters/<slug:letter_slug>/compile/", views_letters.organise_letter_compile,
-         name="organise_letter_compile"),
-    path("organise/<slug:slug>/compiles/<int:compile_id>/progress/", views_letters.organise_compile_progress,
-         name="organise_compile_progress"),
-    path("organise/<slug:slug>/compiles/<int:compile_id>/download/", views_letters.organise_compile_download,
-         name="organise_compile_download"),
-    path("organise/<slug:slug>/packets/", views_delivery.organise_packets, name="organise_packets"),
-    path("organise/<slug:slug>/packets/<int:export_id>/progress/", views_delivery.organise_packet_progress,
-         name="organise_packet_progress"),
-    path("organise/<slug:slug>/packets/<int:export_id>/download/", views_delivery.organise_packet_download,
-         name="organise_packet_download"),
-    path("organise/<slug:slug>/delivery/", views_delivery.organise_delivery, name="organise_delivery"),
 ]  # fmt: skip

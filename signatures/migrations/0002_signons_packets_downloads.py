@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import signatures.models
+import deliverables.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -71,7 +71,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=200)),
                 ('website', models.URLField(blank=True, max_length=300)),
                 ('canonical_website', models.CharField(blank=True, max_length=300)),
-                ('logo', models.ImageField(blank=True, upload_to=signatures.models.signon_logo_path)),
+                ('logo', models.ImageField(blank=True, upload_to=deliverables.models.signon_logo_path)),
                 ('logo_width', models.PositiveIntegerField(default=0, editable=False)),
                 ('logo_height', models.PositiveIntegerField(default=0, editable=False)),
                 ('renditions', models.JSONField(blank=True, default=list, editable=False)),

@@ -31,6 +31,7 @@ from django.db.models import Count, F
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from core.jobs import enqueue
 from signatures.models import (
     CountCorrection,
     HourTally,
@@ -94,9 +95,7 @@ def counts_flush_soon() -> None:
     """Where no worker and beat run beside the site (the embedded default), fold changes in as they commit;
     elsewhere beat's flush every few seconds does it."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        from signatures.tasks import signature_counts_flush_task
-
-        transaction.on_commit(signature_counts_flush_task.delay)
+        enqueue("signatures.tasks.signature_counts_flush_task")
 
 
 def _flushed_at_note(now: datetime) -> None:

@@ -2,6 +2,9 @@
 address) and its erasure (confirmed from a link sent to that address). The page answers the same whether or not
 the address is known, and nothing is sent to an address the site holds nothing for, so the form can be used neither
 to learn who signed nor to send mail to strangers.
+
+Other apps keep records under a person's address too (sign-ons, in deliverables). The ledger sits below them and
+does not import them: they answer the two signals below, connected in their AppConfig.ready().
 """
 
 import logging
@@ -11,6 +14,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.dispatch import Signal
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -19,29 +23,36 @@ from core import pagecache
 from core.mail import outbound_email_queue
 from core.services import outbound_email_scrub_for, outbound_email_scrub_to
 from signatures.email import email_canonical
-from signatures.models import Signature, SignatureState, SignOn
+from signatures.models import Signature, SignatureState
+from signatures.services.counts import counts_flush_soon
+from signatures.services.privacy import SIGNER_ERASED
 
 logger = logging.getLogger(__name__)
 
 ERASE_SALT = "signatures.data-erase"
+
+# Sent with canonical=; each receiver returns a dict of what it holds under that address for the copy's template
+# (an empty dict when nothing), e.g. {"signons": [...]}.
+personal_data_collect = Signal()
+# Sent with canonical= and now=, inside the erasure's transaction; each receiver erases its records and returns
+# (how many, the addresses they were written to), so the mail sent to those addresses is scrubbed as well.
+personal_data_erase = Signal()
 
 
 class EraseLinkInvalid(Exception):
     """The erasure link is damaged, or older than VIGIL_DATA_ERASE_LINK_MAX_AGE."""
 
 
-def _held(canonical: str) -> tuple[list[Signature], list[SignOn]]:
+def _held(canonical: str) -> tuple[list[Signature], dict]:
     signatures = list(
         Signature.objects.filter(canonical_email=canonical, anonymised_at__isnull=True)
         .select_related("petition")
         .order_by("created_at")
     )
-    signons = list(
-        SignOn.objects.filter(canonical_email=canonical, anonymised_at__isnull=True)
-        .select_related("letter")
-        .order_by("created_at")
-    )
-    return signatures, signons
+    others: dict = {}
+    for _receiver, held in personal_data_collect.send(sender=None, canonical=canonical):
+        others.update(held)
+    return signatures, others
 
 
 def _absolute(path: str) -> str:
@@ -54,11 +65,11 @@ def signer_data_request(*, email: str, kind: str, now: datetime | None = None) -
     is sent. Returns whether a message was queued (for tests and logs only: the page says the same either way).
     Raises signatures.email.InvalidEmail for an address that cannot be one."""
     canonical = email_canonical(email)
-    signatures, signons = _held(canonical)
-    if not signatures and not signons:
+    signatures, others = _held(canonical)
+    if not signatures and not others:
         return False
     now = now or timezone.now()
-    context = {"signatures": signatures, "signons": signons, "site_name": settings.SITE_NAME, "now": now}
+    context = {**others, "signatures": signatures, "site_name": settings.SITE_NAME, "now": now}
     if kind == "erase":
         token = signing.TimestampSigner(salt=ERASE_SALT).sign(canonical)
         context["erase_url"] = _absolute(reverse("petitions:my_data_erase", args=[token]))
@@ -87,9 +98,6 @@ def signer_data_erase(*, token: str, now: datetime | None = None) -> int:
     """Erase everything held under the address of an erasure link: every signature under it is withdrawn (out of
     counts and packets) and anonymised; sign-ons lose their contact details and proof; the e-mails written about
     them are scrubbed. Returns how many records were erased (0 when done before: safe to press twice)."""
-    from signatures.services.counts import counts_flush_soon
-    from signatures.services.privacy import SIGNER_ERASED, signons_anonymise
-
     canonical = erase_link_read(token=token)
     now = now or timezone.now()
     with transaction.atomic():
@@ -98,17 +106,19 @@ def signer_data_erase(*, token: str, now: datetime | None = None) -> int:
         )
         addresses = {canonical}
         addresses |= set(Signature.objects.filter(pk__in=ids).values_list("email", flat=True))
-        addresses |= set(SignOn.objects.filter(canonical_email=canonical).values_list("email", flat=True))
         Signature.objects.filter(pk__in=ids).exclude(state=SignatureState.WITHDRAWN).update(
             state=SignatureState.WITHDRAWN, withdrawn_at=now
         )
         Signature.objects.filter(pk__in=ids).update(**SIGNER_ERASED, anonymised_at=now)
+        others = 0
+        for _receiver, (erased, written_to) in personal_data_erase.send(sender=None, canonical=canonical, now=now):
+            others += erased
+            addresses |= written_to
         outbound_email_scrub_for(key="signature_id", values=ids, now=now)
         outbound_email_scrub_to(addresses=addresses, now=now)
-        signons = signons_anonymise(queryset=SignOn.objects.filter(canonical_email=canonical), now=now)
         if ids:
             counts_flush_soon()
             pagecache.after_commit(pagecache.content_changed)  # names gone from the pages' lists of recent signers
-    if ids or signons:
-        logger.info("Erased %d signature(s) and %d sign-on(s) at their owner's request", len(ids), signons)
-    return len(ids) + signons
+    if ids or others:
+        logger.info("Erased %d signature(s) and %d other record(s) at their owner's request", len(ids), others)
+    return len(ids) + others

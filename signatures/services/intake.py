@@ -48,6 +48,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.jobs import enqueue
 from signatures.models import IntakeFailure, IntakeReceipt
 from signatures.ratelimits import redis_client
 from signatures.services.signing import SignatureOrigin, SignerDetails, signature_prepare, signatures_write
@@ -200,17 +201,11 @@ def signature_intake_drain_soon() -> None:
     """Have the intake written soon: a task at most once per VIGIL_SIGN_INTAKE_NUDGE_SECONDS per process (beat runs
     the drain every second anyway). A broker that is down is logged; the entries wait for the next drain."""
     global _nudged_at
-    from signatures.tasks import signature_intake_drain_task
-
     now = time.monotonic()
     if now - _nudged_at < settings.VIGIL_SIGN_INTAKE_NUDGE_SECONDS:
         return
     _nudged_at = now
-    try:
-        signature_intake_drain_task.delay()
-    except Exception:
-        logger.warning("Could not queue the signing intake's drain; beat's next run writes the waiting signatures",
-                       exc_info=True)  # fmt: skip
+    enqueue("signatures.tasks.signature_intake_drain_task")
 
 
 def signature_intake_backlog() -> int:

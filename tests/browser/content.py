@@ -10,8 +10,7 @@ from accounts.roles import ORGANISERS
 from articles.models import Article, Section
 from comments.models import Comment, FlagReason
 from comments.services import comment_flag
-from demo.campaign import demo_campaign_ensure
-from demo.deliverables import (
+from deliverables.demo import (
     COALITION_BODY,
     COALITION_SLUG,
     COALITION_TITLE,
@@ -20,18 +19,13 @@ from demo.deliverables import (
     SHAREHOLDER_TITLE,
     demo_logo,
 )
+from deliverables.models import HoldingKind, Letter, LetterKind, SignOn
+from deliverables.services.letters import letter_create, letter_open
+from deliverables.services.signons import SignOnDetails, logo_check, signon_confirm, signon_confirm_token, signon_create
+from demo.campaign import demo_campaign_ensure
 from demo.story import MORE_STORIES as DEMO_MORE_STORIES
 from demo.story import demo_story_ensure
-from petitions.models import Letter, LetterKind, Petition
-from petitions.services_letters import letter_create, letter_open
-from signatures.models import HoldingKind, SignOn
-from signatures.services.signon import (
-    SignOnDetails,
-    logo_check,
-    signon_confirm,
-    signon_confirm_token,
-    signon_create,
-)
+from petitions.models import Petition
 from tests.comments.factories import post
 from tests.deliverables.factories import ShareholderSignOnFactory, SignOnFactory
 from tests.factories import VerifiedUserFactory, staff_user

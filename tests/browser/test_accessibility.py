@@ -6,11 +6,11 @@ from playwright.sync_api import expect
 from accounts.roles import MODERATORS, ORGANISERS
 from accounts.services import role_grant
 from comments.services import comment_remove
-from petitions.models import DeliveryLog, DeliveryMethod, JobState, MembershipRole
-from petitions.services_delivery import delivery_create
-from petitions.services_letters import letter_compile_request
-from signatures.models import PacketKind
-from signatures.services.packets import packet_export_request
+from deliverables.models import DeliveryLog, DeliveryMethod, JobState, PacketKind
+from deliverables.services.delivery import delivery_create
+from deliverables.services.letters import letter_compile_request
+from deliverables.services.packets import packet_export_request
+from petitions.models import MembershipRole
 from tests.browser import pages
 from tests.browser.content import (
     campaign_create,

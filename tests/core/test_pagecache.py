@@ -19,10 +19,10 @@ from accounts.roles import MODERATORS
 from articles.services import article_save
 from comments.services import comment_remove, moderation_action_reverse
 from core import pagecache
+from deliverables.models import SignOnState
+from deliverables.services.signons import signon_review
 from petitions.services import petition_close, petition_save
-from signatures.models import SignOnState
 from signatures.services.signing import signature_confirm_token
-from signatures.services.signon import signon_review
 from tests.comments.factories import post
 from tests.deliverables.factories import OpenLetterFactory, SignOnFactory, organiser_of
 from tests.factories import PublishedArticleFactory, SectionFactory, VerifiedUserFactory, staff_user

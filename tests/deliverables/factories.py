@@ -1,8 +1,8 @@
 import factory
 from django.utils import timezone
 
-from petitions.models import Letter, LetterKind, LetterState, LetterVersion, MembershipRole
-from signatures.models import HoldingKind, SignOn, SignOnState
+from deliverables.models import HoldingKind, Letter, LetterKind, LetterState, LetterVersion, SignOn, SignOnState
+from petitions.models import MembershipRole
 from tests.factories import staff_user
 from tests.petitions.factories import MembershipFactory
 

@@ -7,11 +7,11 @@ import pytest
 from django.urls import reverse
 
 from core.models import OutboundEmail
-from petitions.models import DeliveryEvent, DeliveryLog, DeliveryState, PetitionStatus
-from petitions.services_delivery import DeliveryError, delivery_create, delivery_send, delivery_updates_send
-from petitions.services_letters import letter_compile_request, letter_compile_run
-from signatures.models import PrivateDownload
-from signatures.services.packets import packet_export_request, packet_export_run
+from deliverables.models import DeliveryEvent, DeliveryLog, DeliveryState, PrivateDownload
+from deliverables.services.delivery import DeliveryError, delivery_create, delivery_send, delivery_updates_send
+from deliverables.services.letters import letter_compile_request, letter_compile_run
+from deliverables.services.packets import packet_export_request, packet_export_run
+from petitions.models import PetitionStatus
 from tests.deliverables.factories import OpenLetterFactory, SignOnFactory, organiser_of
 from tests.petitions.factories import ClosedPetitionFactory, ConfirmedSignatureFactory
 
@@ -101,12 +101,12 @@ def test_delivery_to_a_target_without_an_address_is_refused(client, closed):
         delivery_create(petition=closed, method="email", exports=[export], compiles=[], by=user)
     client.force_login(user)
     response = client.post(
-        reverse("petitions:organise_delivery", args=[closed.slug]),
+        reverse("deliverables:organise_delivery", args=[closed.slug]),
         {"method": "email", "exports": [export.pk], "mark_delivered": "on"},
     )
     assert response.status_code == 400 and "no e-mail address" in response.content.decode()
     response = client.post(
-        reverse("petitions:organise_delivery", args=[closed.slug]),
+        reverse("deliverables:organise_delivery", args=[closed.slug]),
         {"method": "by_hand", "note": "Handed over at the front desk", "mark_delivered": "on"},
         follow=True,
     )
@@ -137,7 +137,7 @@ def test_delivery_page_shows_the_log_with_constant_queries(client, closed, djang
     user = organiser_of(closed)
     export, compiled = _documents(closed, user)
     client.force_login(user)
-    url = reverse("petitions:organise_delivery", args=[closed.slug])
+    url = reverse("deliverables:organise_delivery", args=[closed.slug])
     first = delivery_create(petition=closed, method="email", exports=[export], compiles=[compiled], by=user)
     delivery_send(delivery_id=first.pk)
     with django_assert_max_num_queries(60) as few:

@@ -1,9 +1,8 @@
 import pytest
 
-from demo.deliverables import COALITION_SLUG, SHAREHOLDER_SLUG, demo_deliverables_ensure
-from petitions.models import LetterState
-from petitions.services_letters import letter_compile_request, letter_compile_run
-from signatures.models import SignOn
+from deliverables.demo import COALITION_SLUG, SHAREHOLDER_SLUG, demo_deliverables_ensure
+from deliverables.models import LetterState, SignOn
+from deliverables.services.letters import letter_compile_request, letter_compile_run
 from tests.deliverables.factories import organiser_of
 
 pytestmark = pytest.mark.django_db

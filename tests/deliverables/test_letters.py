@@ -11,11 +11,10 @@ from django.urls import reverse
 from PIL import Image
 
 from core.models import OutboundEmail
-from petitions.models import JobState, LetterKind, LetterVersion
-from petitions.services_letters import LetterError, letter_compile_request, letter_compile_run, letter_save
-from signatures.models import SignOn, SignOnState
-from signatures.private_files import private_path
-from signatures.services.signon import signon_review
+from deliverables.models import JobState, LetterKind, LetterVersion, SignOn, SignOnState
+from deliverables.private_files import private_path
+from deliverables.services.letters import LetterError, letter_compile_request, letter_compile_run, letter_save
+from deliverables.services.signons import signon_review
 from tests.deliverables.factories import OpenLetterFactory, ShareholderSignOnFactory, SignOnFactory, organiser_of
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +72,7 @@ def test_an_organisation_signs_confirms_is_verified_and_only_then_is_public(clie
     assert "Open Rights Group" not in client.get(url).content.decode()
     organiser = organiser_of(petition)
     client.force_login(organiser)
-    review = reverse("petitions:organise_signon_review", args=[petition.slug, letter.slug, signon.pk])
+    review = reverse("deliverables:organise_signon_review", args=[petition.slug, letter.slug, signon.pk])
     client.post(review, {"decision": "verify", "note": "Known to us"}, follow=True)
     signon.refresh_from_db()
     assert signon.state == SignOnState.VERIFIED and signon.reviewed_by == organiser
@@ -136,7 +135,7 @@ def test_a_shareholder_signs_with_a_holding_and_a_private_proof(client, petition
     signon = SignOn.objects.get()
     assert signon.shares == 1500 and signon.proof_mimetype == "application/pdf"
     assert private_path(signon.proof_file).read_bytes().startswith(b"%PDF-")
-    proof_url = reverse("petitions:organise_signon_proof", args=[petition.slug, letter.slug, signon.pk])
+    proof_url = reverse("deliverables:organise_signon_proof", args=[petition.slug, letter.slug, signon.pk])
     assert client.get(proof_url).status_code == 302  # not signed in
     client.force_login(organiser_of(petition))
     response = client.get(proof_url)
@@ -188,7 +187,9 @@ def test_a_letter_with_no_verified_signatories_is_not_compiled(client, petition)
     with pytest.raises(LetterError, match="No verified signatories"):
         letter_compile_request(letter=letter, by=None)
     client.force_login(organiser_of(petition))
-    response = client.post(reverse("petitions:organise_letter_compile", args=[petition.slug, letter.slug]), follow=True)
+    response = client.post(
+        reverse("deliverables:organise_letter_compile", args=[petition.slug, letter.slug]), follow=True
+    )
     assert "No verified signatories" in response.content.decode()
 
 
@@ -215,7 +216,7 @@ def test_compile_page_reports_progress_and_lists_signatories_with_constant_queri
     ShareholderSignOnFactory(letter=letter)
     letter_compile_run(compile_id=letter_compile_request(letter=letter, by=None, queue=False).pk)
     client.force_login(organiser_of(petition))
-    url = reverse("petitions:organise_letter", args=[petition.slug, letter.slug])
+    url = reverse("deliverables:organise_letter", args=[petition.slug, letter.slug])
     with django_assert_max_num_queries(40) as few:
         assert client.get(url).status_code == 200
     for _ in range(12):
@@ -225,7 +226,7 @@ def test_compile_page_reports_progress_and_lists_signatories_with_constant_queri
     with django_assert_max_num_queries(len(few.captured_queries)):
         html = client.get(url).content.decode()
     assert "1,200 shares" in html and "data-progress-url" in html
-    progress = client.get(reverse("petitions:organise_compile_progress", args=[petition.slug, compiled.pk])).json()
+    progress = client.get(reverse("deliverables:organise_compile_progress", args=[petition.slug, compiled.pk])).json()
     assert progress["state"] == "done" and progress["download"]
     public = client.get(letter.get_absolute_url()).content.decode()
     assert "1,200 shares" in public and "contact" not in public
@@ -234,7 +235,7 @@ def test_compile_page_reports_progress_and_lists_signatories_with_constant_queri
 def test_review_refuses_to_verify_an_unconfirmed_email(petition):
     letter = OpenLetterFactory(petition=petition)
     pending = SignOnFactory(letter=letter, state=SignOnState.PENDING, confirmed_at=None, reviewed_at=None)
-    from signatures.services.signon import SignOnError
+    from deliverables.services.signons import SignOnError
 
     with pytest.raises(SignOnError):
         signon_review(signon=pending, verify=True, by=None)
@@ -243,13 +244,13 @@ def test_review_refuses_to_verify_an_unconfirmed_email(petition):
 
 def test_an_organiser_writes_opens_edits_and_closes_a_letter_from_the_pages(client, petition):
     client.force_login(organiser_of(petition))
-    url = reverse("petitions:organise_letters", args=[petition.slug])
+    url = reverse("deliverables:organise_letters", args=[petition.slug])
     assert "No letters yet." in client.get(url).content.decode()
     data = {"kind": "coalition", "slug": "coalition", "title": "Our letter", "body": "Dear Chief,\n\nStop it."}
     assert client.post(url, data).status_code == 302
     assert client.post(url, data).status_code == 400  # the same address twice
     letter = petition.letters.get()
-    page = reverse("petitions:organise_letter", args=[petition.slug, letter.slug])
+    page = reverse("deliverables:organise_letter", args=[petition.slug, letter.slug])
     assert client.get(letter.get_absolute_url()).status_code == 404  # a draft is not public
     client.post(page, {"action": "open"})
     assert "Dear Chief," in client.get(letter.get_absolute_url()).content.decode()

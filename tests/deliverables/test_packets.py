@@ -10,15 +10,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from deliverables.models import PacketExport, PrivateDownload
+from deliverables.private_files import private_exists, private_path
+from deliverables.services.packets import PacketError, packet_export_request, packet_export_run, packet_exports_expire
 from petitions.models import MembershipRole
-from signatures.models import PacketExport, PrivateDownload
-from signatures.private_files import private_exists, private_path
-from signatures.services.packets import (
-    PacketError,
-    packet_export_request,
-    packet_export_run,
-    packet_exports_expire,
-)
 from tests.deliverables.factories import organiser_of
 from tests.petitions.factories import ConfirmedSignatureFactory, PendingSignatureFactory
 
@@ -122,7 +117,9 @@ def test_expired_files_are_deleted_and_their_page_says_so(client, petition):
     export.refresh_from_db()
     assert export.state == "expired" and export.file_name == ""
     client.force_login(user)
-    assert client.get(reverse("petitions:organise_packet_download", args=[petition.slug, export.pk])).status_code == 404
+    assert (
+        client.get(reverse("deliverables:organise_packet_download", args=[petition.slug, export.pk])).status_code == 404
+    )
 
 
 def test_page_starts_an_export_shows_progress_and_logs_each_download(client, petition, django_assert_max_num_queries):
@@ -130,14 +127,14 @@ def test_page_starts_an_export_shows_progress_and_logs_each_download(client, pet
     client.force_login(user)
     for _ in range(5):
         ConfirmedSignatureFactory(petition=petition)
-    url = reverse("petitions:organise_packets", args=[petition.slug])
+    url = reverse("deliverables:organise_packets", args=[petition.slug])
     assert client.post(url, {"kind": "csv"}).status_code == 302
     export = PacketExport.objects.get()
     assert export.requested_by == user and export.state == "queued"
-    progress = client.get(reverse("petitions:organise_packet_progress", args=[petition.slug, export.pk])).json()
+    progress = client.get(reverse("deliverables:organise_packet_progress", args=[petition.slug, export.pk])).json()
     assert progress["state"] == "queued" and progress["total"] == 5 and progress["download"] == ""
     packet_export_run(export_id=export.pk)
-    progress = client.get(reverse("petitions:organise_packet_progress", args=[petition.slug, export.pk])).json()
+    progress = client.get(reverse("deliverables:organise_packet_progress", args=[petition.slug, export.pk])).json()
     assert progress["state"] == "done" and progress["done"] == 5 and progress["download"]
     response = client.get(progress["download"])
     assert (
@@ -206,7 +203,7 @@ def test_who_may_ask_for_a_packet_with_or_without_emails(client, petition, inclu
     ConfirmedSignatureFactory(petition=petition, email="ann@example.org")
     client.force_login(_who(petition, who))
     data = {"kind": "csv", **({"include_emails": "on"} if include_emails else {})}
-    response = client.post(reverse("petitions:organise_packets", args=[petition.slug]), data)
+    response = client.post(reverse("deliverables:organise_packets", args=[petition.slug]), data)
     assert response.status_code == created
     made = PacketExport.objects.filter(petition=petition, include_emails=include_emails)
     assert made.exists() == (created == 302)
@@ -220,7 +217,7 @@ def test_who_may_download_a_packet_with_or_without_emails(client, petition, incl
     export = _run(petition, organiser_of(petition), include_emails=include_emails)
     user = _who(petition, who)
     client.force_login(user)
-    response = client.get(reverse("petitions:organise_packet_download", args=[petition.slug, export.pk]))
+    response = client.get(reverse("deliverables:organise_packet_download", args=[petition.slug, export.pk]))
     assert response.status_code == downloaded
     logged = PrivateDownload.objects.filter(user=user, kind="packet", object_id=export.pk)
     if downloaded == 200:
@@ -236,9 +233,9 @@ def test_the_packets_page_offers_a_download_only_where_it_would_be_served(client
                                                                           _created, downloaded):  # fmt: skip
     export = _run(petition, organiser_of(petition), include_emails=include_emails)
     client.force_login(_who(petition, who))
-    link = reverse("petitions:organise_packet_download", args=[petition.slug, export.pk])
-    page = client.get(reverse("petitions:organise_packets", args=[petition.slug]))
-    progress = client.get(reverse("petitions:organise_packet_progress", args=[petition.slug, export.pk]))
+    link = reverse("deliverables:organise_packet_download", args=[petition.slug, export.pk])
+    page = client.get(reverse("deliverables:organise_packets", args=[petition.slug]))
+    progress = client.get(reverse("deliverables:organise_packet_progress", args=[petition.slug, export.pk]))
     if downloaded == 404:
         assert page.status_code == progress.status_code == 404
         return

@@ -11,10 +11,9 @@ from django.utils import timezone
 from PIL import Image
 
 from core.privacy import privacy_sweep
-from petitions.models import DeliveryItem, DeliveryLog, JobState, LetterCompile
-from petitions.services_delivery import delivery_create, delivery_send
-from signatures.models import SignOn, SignOnState
-from signatures.private_files import private_exists, private_write_bytes
+from deliverables.models import DeliveryItem, DeliveryLog, JobState, LetterCompile, SignOn, SignOnState
+from deliverables.private_files import private_exists, private_write_bytes
+from deliverables.services.delivery import delivery_create, delivery_send
 from tests.deliverables.factories import OpenLetterFactory, SignOnFactory, organiser_of
 from tests.deliverables.test_delivery import _documents
 from tests.petitions.factories import ClosedPetitionFactory

@@ -5,10 +5,10 @@ import pytest
 from django.urls import reverse
 
 from accounts.roles import MODERATORS
+from deliverables.models import PacketExport
+from deliverables.services.letters import letter_compile_request, letter_compile_run
+from deliverables.services.packets import packet_export_request, packet_export_run
 from petitions.models import MembershipRole
-from petitions.services_letters import letter_compile_request, letter_compile_run
-from signatures.models import PacketExport
-from signatures.services.packets import packet_export_request, packet_export_run
 from tests.deliverables.factories import OpenLetterFactory, ShareholderSignOnFactory, SignOnFactory, organiser_of
 from tests.factories import VerifiedUserFactory, staff_user
 from tests.petitions.factories import ConfirmedSignatureFactory, OpenPetitionFactory
@@ -30,22 +30,22 @@ def world(petition):
     holder = ShareholderSignOnFactory(letter=shares, proof_file="proofs/x.pdf", proof_mimetype="application/pdf")
     slug = petition.slug
     gets = [
-        reverse("petitions:organise_packets", args=[slug]),
-        reverse("petitions:organise_packet_progress", args=[slug, export.pk]),
-        reverse("petitions:organise_packet_download", args=[slug, export.pk]),
-        reverse("petitions:organise_letters", args=[slug]),
-        reverse("petitions:organise_letter", args=[slug, letter.slug]),
-        reverse("petitions:organise_signon_proof", args=[slug, shares.slug, holder.pk]),
-        reverse("petitions:organise_compile_progress", args=[slug, compiled.pk]),
-        reverse("petitions:organise_compile_download", args=[slug, compiled.pk]),
-        reverse("petitions:organise_delivery", args=[slug]),
+        reverse("deliverables:organise_packets", args=[slug]),
+        reverse("deliverables:organise_packet_progress", args=[slug, export.pk]),
+        reverse("deliverables:organise_packet_download", args=[slug, export.pk]),
+        reverse("deliverables:organise_letters", args=[slug]),
+        reverse("deliverables:organise_letter", args=[slug, letter.slug]),
+        reverse("deliverables:organise_signon_proof", args=[slug, shares.slug, holder.pk]),
+        reverse("deliverables:organise_compile_progress", args=[slug, compiled.pk]),
+        reverse("deliverables:organise_compile_download", args=[slug, compiled.pk]),
+        reverse("deliverables:organise_delivery", args=[slug]),
     ]
     posts = [
-        (reverse("petitions:organise_packets", args=[slug]), {"kind": "csv"}),
-        (reverse("petitions:organise_letter_compile", args=[slug, letter.slug]), {}),
-        (reverse("petitions:organise_signon_review", args=[slug, letter.slug, signon.pk]), {"decision": "reject"}),
-        (reverse("petitions:organise_letter", args=[slug, letter.slug]), {"action": "close"}),
-        (reverse("petitions:organise_delivery", args=[slug]), {"method": "by_hand", "note": "x"}),
+        (reverse("deliverables:organise_packets", args=[slug]), {"kind": "csv"}),
+        (reverse("deliverables:organise_letter_compile", args=[slug, letter.slug]), {}),
+        (reverse("deliverables:organise_signon_review", args=[slug, letter.slug, signon.pk]), {"decision": "reject"}),
+        (reverse("deliverables:organise_letter", args=[slug, letter.slug]), {"action": "close"}),
+        (reverse("deliverables:organise_delivery", args=[slug]), {"method": "by_hand", "note": "x"}),
     ]
     return {"gets": gets, "posts": posts, "export": export, "compiled": compiled, "signon": signon}
 
@@ -88,6 +88,6 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, world):
 
 def test_only_owners_deliver(client, petition, world):
     client.force_login(organiser_of(petition, MembershipRole.ORGANISER))
-    url = reverse("petitions:organise_delivery", args=[petition.slug])
+    url = reverse("deliverables:organise_delivery", args=[petition.slug])
     assert client.get(url).status_code == 200
     assert client.post(url, {"method": "by_hand", "note": "x"}).status_code == 403

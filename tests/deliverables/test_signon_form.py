@@ -10,8 +10,7 @@ from django.test import Client, override_settings
 from PIL import Image
 
 from core.models import OutboundEmail
-from petitions.models import LetterKind
-from signatures.models import SignOn
+from deliverables.models import LetterKind, SignOn
 from tests.deliverables.factories import OpenLetterFactory, SignOnFactory
 
 pytestmark = pytest.mark.django_db

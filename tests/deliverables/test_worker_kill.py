@@ -21,10 +21,10 @@ from django.conf import settings
 from django.utils import timezone
 from kombu import Connection
 
+from deliverables.models import PacketExport
+from deliverables.private_files import private_path
+from deliverables.tasks import packet_export_task
 from demo.campaign import demo_signatures_add
-from signatures.models import PacketExport
-from signatures.private_files import private_path
-from signatures.tasks import packet_export_task
 from tests.conftest import ROOT, _database_url
 from tests.deliverables.factories import organiser_of
 from tests.petitions.factories import ClosedPetitionFactory

@@ -3,9 +3,17 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from petitions.models import DeliveryMethod, JobState, Letter, LetterCompile, LetterKind
-from signatures.models import HoldingKind, PacketExport, PacketKind
-from signatures.services.signon import SignOnDetails, SignOnError, logo_check, proof_check, website_normalise
+from deliverables.models import (
+    DeliveryMethod,
+    HoldingKind,
+    JobState,
+    Letter,
+    LetterCompile,
+    LetterKind,
+    PacketExport,
+    PacketKind,
+)
+from deliverables.services.signons import SignOnDetails, SignOnError, logo_check, proof_check, website_normalise
 
 
 class PacketForm(forms.Form):

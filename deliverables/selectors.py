@@ -5,8 +5,18 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q
 from django.http import Http404
 
-from petitions.models import Delivery, DeliveryLog, Letter, LetterCompile, LetterState, LetterVersion
-from signatures.models import PacketExport, PrivateDownload, SignOn, SignOnState
+from deliverables.models import (
+    Delivery,
+    DeliveryLog,
+    Letter,
+    LetterCompile,
+    LetterState,
+    LetterVersion,
+    PacketExport,
+    PrivateDownload,
+    SignOn,
+    SignOnState,
+)
 
 ORGANISER_PAGE_SIZE = 50
 

@@ -13,7 +13,7 @@ two workers from drawing the same one at once, and leftovers of a dead attempt a
 
 import hashlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -22,13 +22,22 @@ from django.db.models import Max
 from django.utils import timezone
 
 from core import pagecache
+from core.jobs import enqueue
 from core.text import plain_paragraphs
-from petitions.models import JobState, Letter, LetterCompile, LetterKind, LetterState, LetterVersion
-from signatures.models import SignOn, SignOnState
-from signatures.pdf import clean_text, fit, fonts_register, page_size, wrap
-from signatures.private_files import atomic_private_file, private_parts_remove
-from signatures.services.packets import JobProgress
-from signatures.services.signon import text_clean
+from deliverables.models import (
+    JobState,
+    Letter,
+    LetterCompile,
+    LetterKind,
+    LetterState,
+    LetterVersion,
+    SignOn,
+    SignOnState,
+)
+from deliverables.pdf import clean_text, fit, fonts_register, page_size, wrap
+from deliverables.private_files import atomic_private_file, private_parts_remove
+from deliverables.services.packets import JobProgress
+from deliverables.services.signons import text_clean
 
 logger = logging.getLogger(__name__)
 
@@ -135,9 +144,7 @@ def letter_compile_request(*, letter: Letter, by, queue: bool = True, now: datet
     else:
         raise LetterError("Another compile was started at the same moment; try again.")
     if queue:
-        from petitions.tasks import letter_compile_task
-
-        transaction.on_commit(lambda: letter_compile_task.delay(compiled.pk), robust=True)
+        enqueue("deliverables.tasks.letter_compile_task", compiled.pk)
     return compiled
 
 
@@ -348,10 +355,6 @@ def _letter_pdf(*, compiled: LetterCompile, signons: list[SignOn], name: str, pr
 
 def compiles_requeue_stale(*, now: datetime | None = None) -> list[int]:
     """Compiles whose worker went quiet past the long-task limit: queue them again (the job is idempotent)."""
-    from datetime import timedelta
-
-    from petitions.tasks import letter_compile_task
-
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.VIGIL_LONG_TASK_TIME_LIMIT + 60)
     stale = list(
@@ -361,5 +364,5 @@ def compiles_requeue_stale(*, now: datetime | None = None) -> list[int]:
     )
     for compile_id in stale:
         LetterCompile.objects.filter(pk=compile_id).update(heartbeat_at=now)
-        letter_compile_task.delay(compile_id)
+        enqueue("deliverables.tasks.letter_compile_task", compile_id)
     return stale

@@ -26,9 +26,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from core.jobs import enqueue
 from core.mail import outbound_email_queue
 from core.models import OutboundEmail
-from petitions.models import (
+from deliverables.models import (
     Delivery,
     DeliveryEvent,
     DeliveryItem,
@@ -38,12 +39,12 @@ from petitions.models import (
     DeliveryState,
     JobState,
     LetterCompile,
-    Petition,
-    PetitionStatus,
+    PacketExport,
 )
+from deliverables.private_files import private_path
+from petitions.models import Petition, PetitionStatus
 from petitions.services import PetitionStateError, petition_close, petition_mark_delivered
-from signatures.models import PacketExport, Signature, SignatureState
-from signatures.private_files import private_path
+from signatures.models import Signature, SignatureState
 
 logger = logging.getLogger(__name__)
 
@@ -152,9 +153,7 @@ def delivery_create(
                 to=delivery.recipient_email,
                 what=what,
             )
-            from petitions.tasks import delivery_send_task
-
-            transaction.on_commit(lambda: delivery_send_task.delay(delivery.pk), robust=True)
+            enqueue("deliverables.tasks.delivery_send_task", delivery.pk)
         else:
             Delivery.objects.filter(pk=delivery.pk).update(
                 state=DeliveryState.RECORDED, delivered_at=now, outcome="Recorded by hand"
@@ -218,7 +217,7 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> Delivery 
                 links.append(
                     {
                         "label": item.label,
-                        "url": _absolute(reverse("petitions:delivery_file", args=[delivery_file_token(item=item)])),
+                        "url": _absolute(reverse("deliverables:delivery_file", args=[delivery_file_token(item=item)])),
                     }
                 )
         petition = delivery.petition
@@ -232,7 +231,7 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> Delivery 
         }
         message = EmailMultiAlternatives(
             subject=f"Petition: {petition.title}",
-            body=render_to_string("petitions/delivery/email/delivery.txt", context),
+            body=render_to_string("deliverables/delivery/email/delivery.txt", context),
             to=[delivery.recipient_email],
             reply_to=[delivery.requested_by.email] if delivery.requested_by_id else [],
         )
@@ -298,9 +297,7 @@ def _after_delivery(*, delivery: Delivery, now: datetime) -> None:
         except (PetitionStateError, IntegrityError) as exc:
             logger.info("Delivery %s: petition %s not moved: %s", delivery.pk, petition.pk, exc)
     if delivery.notify_signers:
-        from petitions.tasks import delivery_updates_task
-
-        transaction.on_commit(lambda: delivery_updates_task.delay(delivery.pk), robust=True)
+        enqueue("deliverables.tasks.delivery_updates_task", delivery.pk)
 
 
 # --- Telling the signers ----------------------------------------------------------------------------------------------
@@ -340,7 +337,7 @@ def delivery_updates_send(*, delivery_id: int, batch: int | None = None, now: da
             }
             message = EmailMultiAlternatives(
                 subject=f"[{settings.SITE_NAME}] The petition you signed has been delivered",
-                body=render_to_string("petitions/delivery/email/signer_update.txt", context),
+                body=render_to_string("deliverables/delivery/email/signer_update.txt", context),
                 to=[signature.email],
             )
             if outbound_email_queue(message, idempotency_key=f"petition-delivered:{petition.pk}:{signature.pk}"):
@@ -375,7 +372,7 @@ def deliverables_files_expire(*, now: datetime | None = None) -> int:
     Returns how many files went."""
     from datetime import timedelta
 
-    from signatures.private_files import private_delete
+    from deliverables.private_files import private_delete
 
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.VIGIL_DELIVERED_FILE_EXPIRY_DAYS)

@@ -8,11 +8,10 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 
-from petitions.models import Letter, LetterKind, LetterState
-from petitions.services_letters import letter_create, letter_open
+from deliverables.models import HoldingKind, Letter, LetterKind, LetterState, SignOn, SignOnState
+from deliverables.services.letters import letter_create, letter_open
+from deliverables.services.signons import signon_logo_render, website_canonical
 from signatures.email import email_canonical
-from signatures.models import HoldingKind, SignOn, SignOnState
-from signatures.services.signon import signon_logo_render, website_canonical
 
 COALITION_SLUG = "coalition-letter"
 SHAREHOLDER_SLUG = "shareholders-letter"

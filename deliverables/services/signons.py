@@ -34,11 +34,12 @@ from django.utils.crypto import salted_hmac
 
 from core import pagecache
 from core.images import CleanImage, ImageRejected, clean_image, max_bytes, validate_image_upload
+from core.jobs import enqueue
 from core.mail import outbound_email_queue
+from deliverables.models import HoldingKind, SignOn, SignOnState
+from deliverables.pdf import BIDI_AND_INVISIBLE
+from deliverables.private_files import private_write_bytes
 from signatures.email import InvalidEmail, email_canonical, email_for_sending
-from signatures.models import HoldingKind, SignOn, SignOnState
-from signatures.pdf import BIDI_AND_INVISIBLE
-from signatures.private_files import private_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -226,7 +227,7 @@ def _absolute(path: str) -> str:
 
 
 def _confirm_url(signon: SignOn) -> str:
-    return _absolute(reverse("petitions:signon_confirm", args=[signon_confirm_token(signon=signon)]))
+    return _absolute(reverse("deliverables:signon_confirm", args=[signon_confirm_token(signon=signon)]))
 
 
 def _confirmation_queue(*, signon: SignOn, letter) -> None:
@@ -239,7 +240,7 @@ def _confirmation_queue(*, signon: SignOn, letter) -> None:
     }
     message = EmailMultiAlternatives(
         subject=f"[{settings.SITE_NAME}] Confirm your signature on “{letter.title}”",
-        body=render_to_string("petitions/letters/email/signon_confirm.txt", context),
+        body=render_to_string("deliverables/letters/email/signon_confirm.txt", context),
         to=[signon.email],
     )
     outbound_email_queue(message, idempotency_key=f"signon-confirm:{signon.pk}:{signon.generation}")
@@ -268,7 +269,7 @@ def _repeat_note_queue(*, letter, email: str, canonical: str, canonical_website:
     }
     message = EmailMultiAlternatives(
         subject=f"[{settings.SITE_NAME}] Your signature on “{letter.title}”",
-        body=render_to_string("petitions/letters/email/signon_already.txt", context),
+        body=render_to_string("deliverables/letters/email/signon_already.txt", context),
         to=[signed.email if signed is not None else email],  # the mailbox that signed, as it confirmed it
     )
     outbound_email_queue(message, idempotency_key=f"signon-note:{letter.pk}:{address}:{window}")
@@ -353,9 +354,7 @@ def signon_create(
     if proof is not None and signon.proof_file:
         private_write_bytes(signon.proof_file, proof.content)
     if signon.logo:
-        from signatures.tasks import signon_logo_render_task
-
-        transaction.on_commit(lambda: signon_logo_render_task.delay(signon.pk))
+        enqueue("deliverables.tasks.signon_logo_render_task", signon.pk)
     return SignOnResult(outcome="created", signon=signon)
 
 

@@ -10,21 +10,22 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from petitions import selectors
-from petitions import selectors_deliverables as deliverables
-from petitions.downloads import private_file_response
-from petitions.forms_deliverables import DeliveryForm, PacketForm
-from petitions.models import JobState, MembershipRole
-from petitions.services_delivery import DeliveryError, delivery_create, delivery_item_for_token, delivery_outcome
-from petitions.views import organiser_view
-from petitions.views_letters import _progress
-from signatures.private_files import private_exists
-from signatures.services.packets import (
+from deliverables import selectors as deliverables
+from deliverables.forms import DeliveryForm, PacketForm
+from deliverables.models import JobState
+from deliverables.private_files import private_exists
+from deliverables.services.delivery import DeliveryError, delivery_create, delivery_item_for_token, delivery_outcome
+from deliverables.services.packets import (
     PacketError,
     packet_download_check,
     packet_export_request,
     packet_may_include_emails,
 )
+from deliverables.views.downloads import private_file_response
+from deliverables.views.letters import _progress
+from petitions import selectors
+from petitions.models import MembershipRole
+from petitions.views import organiser_view
 
 
 @organiser_view
@@ -48,7 +49,7 @@ def organise_packets(request: HttpRequest, slug: str) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             messages.success(request, _("Export %(n)d started: it is ready when the bar is full.") % {"n": export.pk})
-            return redirect("petitions:organise_packets", slug=petition.slug)
+            return redirect("deliverables:organise_packets", slug=petition.slug)
     context = {
         "petition": petition,
         "form": form,
@@ -56,7 +57,7 @@ def organise_packets(request: HttpRequest, slug: str) -> HttpResponse:
         "page": deliverables.packets_page(petition=petition, page_number=request.GET.get("page")),
         "downloads": deliverables.downloads_recent(petition=petition),
     }
-    return render(request, "signatures/packets/packets.html", context, status=400 if form.errors else 200)
+    return render(request, "deliverables/packets/packets.html", context, status=400 if form.errors else 200)
 
 
 @organiser_view
@@ -64,7 +65,7 @@ def organise_packets(request: HttpRequest, slug: str) -> HttpResponse:
 def organise_packet_progress(request: HttpRequest, slug: str, export_id: int) -> JsonResponse:
     petition, role = selectors.petition_for_member(slug=slug, user=request.user, role=MembershipRole.ORGANISER)
     export = deliverables.packet_for_petition(petition=petition, export_id=export_id)
-    download = reverse("petitions:organise_packet_download", args=[petition.slug, export.pk])
+    download = reverse("deliverables:organise_packet_download", args=[petition.slug, export.pk])
     try:
         packet_download_check(export=export, user=request.user, role=role)
     except PacketError:
@@ -122,7 +123,7 @@ def organise_delivery(request: HttpRequest, slug: str) -> HttpResponse:
                 messages.success(
                     request, _("Delivery %(n)d: %(state)s.") % {"n": delivery.pk, "state": delivery.get_state_display()}
                 )
-                return redirect("petitions:organise_delivery", slug=petition.slug)
+                return redirect("deliverables:organise_delivery", slug=petition.slug)
     deliveries = deliverables.deliveries_recent(petition=petition)
     for delivery in deliveries:
         delivery.mail_outcome = delivery_outcome(delivery=delivery) if delivery.method == "email" else ""
@@ -133,7 +134,7 @@ def organise_delivery(request: HttpRequest, slug: str) -> HttpResponse:
         "deliveries": deliveries,
         "log": deliverables.delivery_log_page(petition=petition, page_number=request.GET.get("page")),
     }
-    return render(request, "petitions/delivery/delivery.html", context, status=400 if form.errors else 200)
+    return render(request, "deliverables/delivery/delivery.html", context, status=400 if form.errors else 200)
 
 
 @never_cache

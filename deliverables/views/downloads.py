@@ -3,8 +3,8 @@
 from django.http import FileResponse, HttpRequest
 
 from core.net import client_ip
-from signatures.private_files import private_path
-from signatures.services.packets import private_download_log
+from deliverables.private_files import private_path
+from deliverables.services.packets import private_download_log
 from signatures.services.signing import client_address_hash
 
 

@@ -30,15 +30,12 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from core.jobs import enqueue
+from deliverables.models import PacketExport, PacketKind, PrivateDownload
+from deliverables.pdf import BIDI_AND_INVISIBLE, clean_text, fit, fonts_register, page_size, wrap
+from deliverables.private_files import atomic_private_file, private_delete, private_parts_remove, private_parts_sweep
 from signatures.countries import country_name
-from signatures.models import PacketExport, PacketKind, PrivateDownload, Signature, SignatureState
-from signatures.pdf import BIDI_AND_INVISIBLE, clean_text, fit, fonts_register, page_size, wrap
-from signatures.private_files import (
-    atomic_private_file,
-    private_delete,
-    private_parts_remove,
-    private_parts_sweep,
-)
+from signatures.models import Signature, SignatureState
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +210,7 @@ def packet_rows_checksum(*, petition_id: int) -> str:
 def packet_may_include_emails(*, user, role: str) -> bool:
     """Signers' addresses go only to organisers of the petition whose account holds the permission."""
     return bool(
-        user.is_superuser or (role in ("owner", "organiser") and user.has_perm("signatures.export_signer_emails"))
+        user.is_superuser or (role in ("owner", "organiser") and user.has_perm("deliverables.export_signer_emails"))
     )
 
 
@@ -248,9 +245,7 @@ def packet_export_request(
 
 
 def packet_export_queue(*, export_id: int) -> None:
-    from signatures.tasks import packet_export_task
-
-    transaction.on_commit(lambda: packet_export_task.delay(export_id), robust=True)
+    enqueue("deliverables.tasks.packet_export_task", export_id)
 
 
 def packet_file_name(export: PacketExport) -> str:
@@ -614,9 +609,7 @@ def packet_exports_requeue_stale(*, now: datetime | None = None) -> list[int]:
         .exclude(heartbeat_at__gte=cutoff)
         .values_list("pk", flat=True)[:100]
     )
-    from signatures.tasks import packet_export_task
-
     for export_id in stale:
         PacketExport.objects.filter(pk=export_id).update(heartbeat_at=now)
-        packet_export_task.delay(export_id)
+        enqueue("deliverables.tasks.packet_export_task", export_id)
     return stale

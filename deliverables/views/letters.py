@@ -13,12 +13,11 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import pagecache
-from petitions import selectors
-from petitions import selectors_deliverables as deliverables
-from petitions.downloads import private_file_response
-from petitions.forms_deliverables import LetterForm, LetterTextForm, ReviewForm, signon_form_class
-from petitions.models import JobState, LetterState, MembershipRole
-from petitions.services_letters import (
+from deliverables import selectors as deliverables
+from deliverables.forms import LetterForm, LetterTextForm, ReviewForm, signon_form_class
+from deliverables.models import JobState, LetterState, SignOn
+from deliverables.private_files import private_exists
+from deliverables.services.letters import (
     LetterError,
     letter_close,
     letter_compile_request,
@@ -26,11 +25,7 @@ from petitions.services_letters import (
     letter_open,
     letter_save,
 )
-from petitions.views import organiser_view
-from signatures.models import SignOn
-from signatures.private_files import private_exists
-from signatures.ratelimits import rate_limited
-from signatures.services.signon import (
+from deliverables.services.signons import (
     SignOnError,
     SignOnTokenError,
     signon_confirm,
@@ -39,6 +34,11 @@ from signatures.services.signon import (
     signon_review,
     signon_upload_max_bytes,
 )
+from deliverables.views.downloads import private_file_response
+from petitions import selectors
+from petitions.models import MembershipRole
+from petitions.views import organiser_view
+from signatures.ratelimits import rate_limited
 
 ORGANISER = MembershipRole.ORGANISER
 
@@ -55,7 +55,7 @@ def _letter_page(request, petition, letter, form, *, status=200, notice=""):
         "form": form,
         "notice": notice,
     }
-    return render(request, "petitions/letters/letter_detail.html", context, status=status)
+    return render(request, "deliverables/letters/letter_detail.html", context, status=status)
 
 
 def _body_max_bytes(letter) -> int:
@@ -116,7 +116,7 @@ def _letter_sign(request: HttpRequest, petition, letter, form_class) -> HttpResp
     except SignOnError as exc:
         form.add_error(None, str(exc))
         return _letter_page(request, petition, letter, form, status=400)
-    return render(request, "petitions/letters/signon_thanks.html", {"petition": petition, "letter": letter})
+    return render(request, "deliverables/letters/signon_thanks.html", {"petition": petition, "letter": letter})
 
 
 @never_cache
@@ -126,13 +126,15 @@ def signon_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
     try:
         if request.method == "GET":
             signon = signon_for_token(token=token)
-            return render(request, "petitions/letters/signon_confirm.html", {"signon": signon, "letter": signon.letter})
+            return render(
+                request, "deliverables/letters/signon_confirm.html", {"signon": signon, "letter": signon.letter}
+            )
         signon, first_time = signon_confirm(token=token)
     except SignOnTokenError as exc:
         return render(request, "petitions/token_problem.html", {"message": str(exc)}, status=400)
     return render(
         request,
-        "petitions/letters/signon_confirmed.html",
+        "deliverables/letters/signon_confirmed.html",
         {"signon": signon, "letter": signon.letter, "first_time": first_time},
     )
 
@@ -160,9 +162,9 @@ def organise_letters(request: HttpRequest, slug: str) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             messages.success(request, _("Draft letter saved. Open it for signatures when it is ready."))
-            return redirect("petitions:organise_letter", slug=petition.slug, letter_slug=letter.slug)
+            return redirect("deliverables:organise_letter", slug=petition.slug, letter_slug=letter.slug)
     context = {"petition": petition, "letters": deliverables.letters_for_petition(petition=petition), "form": form}
-    return render(request, "petitions/letters/organise_letters.html", context, status=400 if form.errors else 200)
+    return render(request, "deliverables/letters/organise_letters.html", context, status=400 if form.errors else 200)
 
 
 @organiser_view
@@ -190,7 +192,7 @@ def organise_letter(request: HttpRequest, slug: str, letter_slug: str) -> HttpRe
                 raise LetterError(_("Give the letter a title and a text."))
         except (LetterError, SignOnError) as exc:
             messages.error(request, str(exc))
-        return redirect("petitions:organise_letter", slug=petition.slug, letter_slug=letter.slug)
+        return redirect("deliverables:organise_letter", slug=petition.slug, letter_slug=letter.slug)
     state = request.GET.get("state", "")
     context = {
         "petition": petition,
@@ -202,9 +204,9 @@ def organise_letter(request: HttpRequest, slug: str, letter_slug: str) -> HttpRe
         "versions": deliverables.letter_versions(letter=letter),
         "compiles": deliverables.compiles_page(letter=letter, page_number=request.GET.get("cpage")),
         "is_open": letter.state == LetterState.OPEN,
-        "public_url": reverse("petitions:letter_detail", args=[petition.slug, letter.slug]),
+        "public_url": reverse("deliverables:letter_detail", args=[petition.slug, letter.slug]),
     }
-    return render(request, "petitions/letters/organise_letter.html", context)
+    return render(request, "deliverables/letters/organise_letter.html", context)
 
 
 @organiser_view
@@ -229,7 +231,7 @@ def organise_signon_review(request: HttpRequest, slug: str, letter_slug: str, si
             )
         except SignOnError as exc:
             messages.error(request, str(exc))
-    return redirect(f"{reverse('petitions:organise_letter', args=[petition.slug, letter.slug])}#signons")
+    return redirect(f"{reverse('deliverables:organise_letter', args=[petition.slug, letter.slug])}#signons")
 
 
 @organiser_view
@@ -262,7 +264,7 @@ def organise_letter_compile(request: HttpRequest, slug: str, letter_slug: str) -
         messages.success(request, _("Compiling version %(n)d…") % {"n": compiled.number})
     except LetterError as exc:
         messages.error(request, str(exc))
-    return redirect(f"{reverse('petitions:organise_letter', args=[petition.slug, letter.slug])}#compiles")
+    return redirect(f"{reverse('deliverables:organise_letter', args=[petition.slug, letter.slug])}#compiles")
 
 
 @organiser_view
@@ -271,7 +273,7 @@ def organise_compile_progress(request: HttpRequest, slug: str, compile_id: int) 
     petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=ORGANISER)
     compiled = deliverables.compile_for_petition(petition=petition, compile_id=compile_id)
     return JsonResponse(
-        _progress(compiled, reverse("petitions:organise_compile_download", args=[petition.slug, compiled.pk]))
+        _progress(compiled, reverse("deliverables:organise_compile_download", args=[petition.slug, compiled.pk]))
     )
 
 
