@@ -4,7 +4,7 @@ from deliverables.views import delivery, letters
 
 app_name = "deliverables"
 urlpatterns = [
-    path("deliverables/letters/confirm/<str:token>/", letters.signon_confirm_view, name="signon_confirm"),
+    path("petitions/letters/confirm/<str:token>/", letters.signon_confirm_view, name="signon_confirm"),
     path("petitions/delivered/<str:token>/", delivery.delivery_file, name="delivery_file"),
     path("petitions/<slug:slug>/letters/<slug:letter_slug>/", letters.letter_detail, name="letter_detail"),
     path("organise/<slug:slug>/letters/", letters.organise_letters, name="organise_letters"),
