@@ -9,7 +9,7 @@
 """
 
 import logging
-from functools import partial
+from dataclasses import dataclass
 from importlib import import_module
 
 from celery import Task
@@ -40,14 +40,26 @@ def enqueue(name: str, *args, **kwargs) -> None:
     A broker that cannot be reached at that moment is logged, not raised: the change is committed either way, and
     the work that must not be lost has a sweep that beat runs (the outbox, stale compiles and packets, the intake).
     """
-    transaction.on_commit(partial(_send, task_named(name), args, kwargs))
+    transaction.on_commit(Queued(task_named(name), args, kwargs))
 
 
-def _send(task: Task, args: tuple, kwargs: dict) -> None:
-    try:
-        task.apply_async(args=args, kwargs=kwargs)
-    except Exception:
-        logger.warning("Could not queue %s%r: it waits for a sweep or a retry", task.name, args, exc_info=True)
+@dataclass(frozen=True)
+class Queued:
+    """A task waiting for the commit that sends it (the on_commit callback; tests read its task's name)."""
+
+    task: Task
+    args: tuple
+    kwargs: dict
+
+    @property
+    def name(self) -> str:
+        return self.task.name
+
+    def __call__(self) -> None:
+        try:
+            self.task.apply_async(args=self.args, kwargs=self.kwargs)
+        except Exception:
+            logger.warning("Could not queue %s%r: it waits for a sweep or a retry", self.name, self.args, exc_info=True)
 
 
 def long_job_options() -> dict:

@@ -77,7 +77,7 @@ def test_an_organiser_of_another_petition_cannot_reach_objects_through_their_own
         ("organise_packet_progress", world["export"].pk),
         ("organise_compile_download", world["compiled"].pk),
     ]:
-        assert client.get(reverse(f"petitions:{name}", args=[other.slug, pk])).status_code == 404
+        assert client.get(reverse(f"deliverables:{name}", args=[other.slug, pk])).status_code == 404
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, world):
