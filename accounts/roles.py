@@ -57,10 +57,6 @@ def user_roles(user) -> set[str]:
     return user._vigil_roles
 
 
-def user_has_role(user, role: str) -> bool:
-    return role in user_roles(user)
-
-
 def user_is_staff_role(user) -> bool:
     """Anyone whose account reaches tools beyond a reader's: these must use a second factor."""
     return bool(getattr(user, "is_authenticated", False)) and (

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.forms import AccountDeleteForm, ProfileForm
 from accounts.roles import user_roles
-from accounts.services import AccountDeletionRefused, account_delete
+from accounts.services.deletion import AccountDeletionRefused, account_delete
 
 
 @verified_email_required

@@ -5,13 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 from articles.forms import ArticleImageForm
 from articles.models import Article, ArticleImage, ArticleStatus, Author, Section
-from articles.services import (
-    ArticleError,
-    article_image_queue_renditions,
-    article_publish,
-    article_save,
-    article_unpublish,
-)
+from articles.services.images import article_image_queue_renditions
+from articles.services.publishing import ArticleError, article_publish, article_save, article_unpublish
 
 
 @admin.register(Section)

@@ -1,6 +1,7 @@
 from celery import shared_task
 
-from articles.services import article_image_render, articles_publish_due
+from articles.services.images import article_image_render
+from articles.services.publishing import articles_publish_due
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=3)

@@ -11,7 +11,7 @@ class CommentsConfig(AppConfig):
 
         pagecache.watch_models(Comment, scopes=comment_discussion_scopes)
 
-        from accounts.services import account_deleting
+        from accounts.services.deletion import account_deleting
         from comments.services.writing import comments_erase_for_account
 
         account_deleting.connect(comments_erase_for_account, dispatch_uid="comments.erase_for_account")

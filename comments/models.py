@@ -126,10 +126,6 @@ class Comment(models.Model):
     def is_visible(self) -> bool:
         return self.state == CommentState.VISIBLE
 
-    @property
-    def was_edited(self) -> bool:
-        return self.edited_at is not None
-
     def editable_until(self):
         return self.created_at + timezone.timedelta(seconds=settings.VIGIL_COMMENTS_EDIT_WINDOW_SECONDS)
 
@@ -277,10 +273,6 @@ class ModerationAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} by {self.actor_id}"
-
-    @property
-    def is_reversible(self) -> bool:
-        return self.reversed_at is None and self.action != ModerationActionKind.RESTORE and self.group_id is None
 
 
 class QueueCounter(models.Model):

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from comments.services import comment_counts_reconcile
+from comments.services.counts import comment_counts_reconcile
 
 
 @shared_task(acks_late=True)

@@ -109,7 +109,7 @@ REGISTRY = [
         "with the e-mails written to them, this many months after the petition closes",
         setting="`VIGIL_SIGNATURE_ANONYMISE_AFTER_MONTHS` (6)",
         task="petitions.tasks.petitions_anonymise_due_task (every 6 hours)",
-        apply="petitions.services.petitions_anonymise_due",
+        apply="petitions.services.lifecycle.petitions_anonymise_due",
         holding="config.privacy.held_signers",
     ),
     PersonalData(
@@ -120,7 +120,7 @@ REGISTRY = [
         "withdrawn, purged or anonymised",
         setting="`VIGIL_OUTBOX_RETENTION_DAYS` (30)",
         task=HOURLY,
-        apply="core.services.outbound_email_scrub_due",
+        apply="core.services.scrub.outbound_email_scrub_due",
         holding="config.privacy.held_outbox",
     ),
     PersonalData(
@@ -210,7 +210,7 @@ REGISTRY = [
         rule="deleted when accepted, withdrawn, replaced, or this many days after they were sent",
         setting="`VIGIL_INVITATION_MAX_AGE_DAYS` (14)",
         task=HOURLY,
-        apply="petitions.services.petition_invitations_expire",
+        apply="petitions.services.memberships.petition_invitations_expire",
         holding="config.privacy.held_invitations",
     ),
     PersonalData(

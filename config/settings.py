@@ -38,7 +38,11 @@ else:
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 SITE_NAME = env_str("VIGIL_SITE_NAME", "Vigil")
-# The public host name, used in e-mailed links when no request is at hand (Celery tasks).
+# Whether the site is served over HTTPS: the security settings follow it, and so does every link written to be read
+# away from a request (e-mails: core.links.absolute_url, and allauth's through ACCOUNT_DEFAULT_HTTP_PROTOCOL).
+_https = env_bool("DJANGO_HTTPS", not DEBUG)
+VIGIL_LINK_SCHEME = "https" if _https else "http"
+# The public host name of those links: they are written where no request may be at hand (Celery tasks).
 VIGIL_SITE_DOMAIN = env_str("VIGIL_SITE_DOMAIN", "127.0.0.1:8000" if DEBUG else ALLOWED_HOSTS[0])
 SITE_ID = 1
 
@@ -181,11 +185,8 @@ CELERY_WORKER_SEND_TASK_EVENTS = False
 # Worker processes lower their CPU priority by this much (os.nice; 0 leaves it): where web and worker share a machine,
 # signers' requests come first in a surge and the writes and e-mail behind them use the spare cycles (config/celery.py).
 VIGIL_WORKER_NICENESS = env_int("VIGIL_WORKER_NICENESS", 10)
-CELERY_BEAT_SCHEDULE = {
-    "outbound-email-sweep": {"task": "core.tasks.outbound_email_sweep_task", "schedule": 60.0},
-    "worker-heartbeat": {"task": "core.tasks.worker_heartbeat_task", "schedule": 30.0},
-    "articles-publish-due": {"task": "articles.tasks.articles_publish_due_task", "schedule": 60.0},
-}
+# The periodic tasks are one table, CELERY_BEAT_SCHEDULE, in its own section below ("Periodic tasks"): some intervals
+# are settings of the sections between.
 if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] < VIGIL_LONG_TASK_TIME_LIMIT + 60:
     raise ImproperlyConfigured(
         "VIGIL_BROKER_VISIBILITY_TIMEOUT must exceed VIGIL_LONG_TASK_TIME_LIMIT by at least a minute, "
@@ -259,7 +260,7 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = VIGIL_LINK_SCHEME
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_PREVENT_ENUMERATION = True
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
@@ -315,7 +316,6 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-_https = env_bool("DJANGO_HTTPS", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", _https)
 SESSION_COOKIE_SECURE = _https
 CSRF_COOKIE_SECURE = _https
@@ -358,10 +358,6 @@ VIGIL_COMMENTS_POST_RATE_USER = env_str("VIGIL_COMMENTS_POST_RATE_USER", "10/10m
 VIGIL_COMMENTS_POST_RATE_IP = env_str("VIGIL_COMMENTS_POST_RATE_IP", "30/10m")
 VIGIL_COMMENTS_FLAG_RATE_USER = env_str("VIGIL_COMMENTS_FLAG_RATE_USER", "20/h")
 VIGIL_COMMENTS_FLAG_RATE_IP = env_str("VIGIL_COMMENTS_FLAG_RATE_IP", "60/h")
-CELERY_BEAT_SCHEDULE["comments-reconcile-counts"] = {
-    "task": "comments.tasks.comment_counts_reconcile_task",
-    "schedule": 3600.0,
-}
 
 # --- Petitions and signatures -----------------------------------------------------------------------------------
 # Signing is rate-limited per client address and per e-mail ("count/period", django-ratelimit). The address limit is
@@ -393,7 +389,6 @@ VIGIL_SIGNATURE_COUNT_FLUSH_SECONDS = float(env_int("VIGIL_SIGNATURE_COUNT_FLUSH
 VIGIL_PETITION_PAGE_CACHE_SECONDS = env_int("VIGIL_PETITION_PAGE_CACHE_SECONDS", 1)
 # The dashboard flags this many signatures from one hashed address, or one e-mail domain, within one hour.
 VIGIL_SIGNATURE_BURST_THRESHOLD = env_int("VIGIL_SIGNATURE_BURST_THRESHOLD", 25)
-VIGIL_LINK_SCHEME = "https" if _https else "http"  # e-mailed links
 # Client addresses are stored only as HMAC-SHA256 under this key (rate limits, fraud review).
 if DEBUG:
     VIGIL_IP_HASH_KEY = env_str("VIGIL_IP_HASH_KEY") or "dev-only-address-hash-key-4c1d9a7e0b2f"
@@ -411,11 +406,6 @@ CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue("vigil-counts"))
 CELERY_TASK_ROUTES = {
     "signatures.tasks.signature_counts_flush_task": {"queue": "vigil-counts"},
     "signatures.tasks.signature_intake_drain_task": {"queue": "vigil-counts"},
-}
-CELERY_BEAT_SCHEDULE["signatures-counts-flush"] = {
-    "task": "signatures.tasks.signature_counts_flush_task",
-    "schedule": VIGIL_SIGNATURE_COUNT_FLUSH_SECONDS,
-    "options": {"expires": 30},
 }
 # The signing intake (signatures.services.intake): with Redis as the cache, the sign form hands signatures to a Redis
 # list and a worker writes them BATCH at a time; beat drains it this often, a web process nudges at most once per
@@ -443,19 +433,6 @@ VIGIL_SIGN_INTAKE_RECEIPT_HOURS = env_int("VIGIL_SIGN_INTAKE_RECEIPT_HOURS", 24)
 # that loss.
 VIGIL_SIGN_INTAKE_REQUIRE_PERSISTENCE = env_bool("VIGIL_SIGN_INTAKE_REQUIRE_PERSISTENCE", True)
 VIGIL_SIGN_INTAKE_PERSISTENCE_CHECK_SECONDS = env_int("VIGIL_SIGN_INTAKE_PERSISTENCE_CHECK_SECONDS", 30)
-CELERY_BEAT_SCHEDULE["signatures-intake-drain"] = {
-    "task": "signatures.tasks.signature_intake_drain_task",
-    "schedule": VIGIL_SIGN_INTAKE_DRAIN_SECONDS,
-    "options": {"expires": 10},
-}
-CELERY_BEAT_SCHEDULE["signatures-counts-reconcile"] = {
-    "task": "signatures.tasks.signature_counts_reconcile_task",
-    "schedule": 3600.0,
-}
-CELERY_BEAT_SCHEDULE["signatures-pending-purge"] = {
-    "task": "signatures.tasks.signatures_pending_purge_task",
-    "schedule": 3600.0,
-}
 # Confirmation e-mails are written unrendered in the signing statement and delivered by the outbox pump
 # (core.services.outbound_email_pump): beat runs it this often (seconds), a web process nudges it at most once per
 # NUDGE seconds, it claims BATCH rows at a time for CLAIM seconds, and one run stops after MAX seconds (so that the
@@ -470,19 +447,6 @@ VIGIL_OUTBOX_CLAIM_SECONDS = env_int("VIGIL_OUTBOX_CLAIM_SECONDS", 10)
 VIGIL_OUTBOX_PUMP_MAX_SECONDS = env_int("VIGIL_OUTBOX_PUMP_MAX_SECONDS", 2)
 # render_kind of a deferred outbox row → the function that renders it (subject, text, html) at delivery.
 VIGIL_OUTBOX_RENDERERS = {"signature": "signatures.services.signing.signature_mail_render"}
-CELERY_BEAT_SCHEDULE["outbound-email-pump"] = {
-    "task": "core.tasks.outbound_email_pump_task",
-    "schedule": VIGIL_OUTBOX_PUMP_SECONDS,
-    "options": {"expires": 10},
-}
-CELERY_BEAT_SCHEDULE["petitions-lifecycle-due"] = {
-    "task": "petitions.tasks.petitions_lifecycle_due_task",
-    "schedule": 60.0,
-}
-CELERY_BEAT_SCHEDULE["petitions-anonymise-due"] = {
-    "task": "petitions.tasks.petitions_anonymise_due_task",
-    "schedule": 6 * 3600.0,
-}
 
 # --- Deliverables: packets, sign-on letters, compiles, deliveries ---------------------------------------------
 # Packet exports and compiled letters are written under VIGIL_PRIVATE_ROOT by Celery tasks limited to
@@ -525,19 +489,44 @@ VIGIL_PDF_FONT = env_str("VIGIL_PDF_FONT", "/usr/share/fonts/truetype/dejavu/Dej
 VIGIL_PDF_FONT_BOLD = env_str("VIGIL_PDF_FONT_BOLD", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 VIGIL_PDF_PAGE_SIZE = env_str("VIGIL_PDF_PAGE_SIZE", "A4")  # or "letter"
 VIGIL_SIGNON_PAGE_SIZE = 60  # verified signatories per public page
-# The privacy rules of config/privacy.py that have no task of their own (the outbox scrub, the download log's
-# addresses, the intake's records) run together, hourly; each rule is safe to run any time.
-CELERY_BEAT_SCHEDULE["privacy-sweep"] = {
-    "task": "core.tasks.privacy_rules_task",
-    "schedule": 3600.0,
-}
-CELERY_BEAT_SCHEDULE["deliverables-expire"] = {
-    "task": "deliverables.tasks.packet_exports_expire_task",
-    "schedule": 3600.0,
-}
-CELERY_BEAT_SCHEDULE["deliverables-requeue-stale"] = {
-    "task": "deliverables.tasks.deliverables_requeue_stale_task",
-    "schedule": 60.0,
+
+# --- Periodic tasks (Celery beat) ----------------------------------------------------------------------------------
+# Every periodic task, in one table; schedules are in seconds. A frequent task's run expires unstarted if a busy
+# worker reaches it too late: the next run, due shortly, does the same work.
+CELERY_BEAT_SCHEDULE = {
+    # core
+    "outbound-email-pump": {
+        "task": "core.tasks.outbound_email_pump_task",
+        "schedule": VIGIL_OUTBOX_PUMP_SECONDS,
+        "options": {"expires": 10},
+    },
+    "outbound-email-sweep": {"task": "core.tasks.outbound_email_sweep_task", "schedule": 60.0},
+    "worker-heartbeat": {"task": "core.tasks.worker_heartbeat_task", "schedule": 30.0},
+    # The privacy rules of config/privacy.py that have no task of their own (the outbox scrub, the download log's
+    # addresses, the intake's records) run together, hourly; each rule is safe to run any time.
+    "privacy-sweep": {"task": "core.tasks.privacy_rules_task", "schedule": 3600.0},
+    # signatures
+    "signatures-counts-flush": {
+        "task": "signatures.tasks.signature_counts_flush_task",
+        "schedule": VIGIL_SIGNATURE_COUNT_FLUSH_SECONDS,
+        "options": {"expires": 30},
+    },
+    "signatures-intake-drain": {
+        "task": "signatures.tasks.signature_intake_drain_task",
+        "schedule": VIGIL_SIGN_INTAKE_DRAIN_SECONDS,
+        "options": {"expires": 10},
+    },
+    "signatures-counts-reconcile": {"task": "signatures.tasks.signature_counts_reconcile_task", "schedule": 3600.0},
+    "signatures-pending-purge": {"task": "signatures.tasks.signatures_pending_purge_task", "schedule": 3600.0},
+    # petitions
+    "petitions-lifecycle-due": {"task": "petitions.tasks.petitions_lifecycle_due_task", "schedule": 60.0},
+    "petitions-anonymise-due": {"task": "petitions.tasks.petitions_anonymise_due_task", "schedule": 6 * 3600.0},
+    # deliverables
+    "deliverables-expire": {"task": "deliverables.tasks.packet_exports_expire_task", "schedule": 3600.0},
+    "deliverables-requeue-stale": {"task": "deliverables.tasks.deliverables_requeue_stale_task", "schedule": 60.0},
+    # articles and comments
+    "articles-publish-due": {"task": "articles.tasks.articles_publish_due_task", "schedule": 60.0},
+    "comments-reconcile-counts": {"task": "comments.tasks.comment_counts_reconcile_task", "schedule": 3600.0},
 }
 
 # --- Internationalisation -----------------------------------------------------------------------------------------

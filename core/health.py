@@ -15,6 +15,8 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from core.models import OutboundEmail
+
 
 @dataclass
 class HealthReport:
@@ -63,8 +65,6 @@ def check_broker() -> str | None:
 
 def outbox_report(*, database_up: bool) -> HealthReport:
     """The oldest message still waiting to leave, and how long it has waited."""
-    from core.models import OutboundEmail
-
     report = HealthReport("outbox")
     if not database_up:
         return report

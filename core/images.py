@@ -14,7 +14,9 @@ Three steps, each a pure function over Pillow and the settings, with no models a
 - `make_renditions` produces the downscaled copies a page's `srcset` offers: a WebP and a JPEG fallback for every
   configured width (VIGIL_IMAGE_RENDITION_WIDTHS) up to the image's own width, never enlarged.
 
-`make_demo_image` draws a picture for demonstration content with Pillow alone.
+`renditions_store` is the one step that touches storage: it saves an image's renditions beside it, for the models
+that keep them (articles' and petitions' images, sign-ons' logos). `make_demo_image` draws a picture for
+demonstration content with Pillow alone.
 
 Pillow's own decompression-bomb limit (Image.MAX_IMAGE_PIXELS) stays in force as an outer bound: an image over it is
 refused here even if VIGIL_IMAGE_MAX_PIXELS is set higher. Nothing in Pillow's global state is changed; truncated
@@ -36,6 +38,8 @@ from typing import BinaryIO
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from PIL import ExifTags, Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 try:
@@ -450,19 +454,17 @@ def _draw_title(picture: Image.Image, title: str) -> None:
     picture.alpha_composite(overlay)
 
 
-def renditions_store(field_file) -> list[dict]:
+def renditions_store(field_file, *, widths: tuple[int, ...] | None = None) -> list[dict]:
     """Make the renditions of a stored image and save them beside it, under names fixed by width and format.
 
-    Returns [{"width", "height", "format", "name", "source"}], what templates' srcset needs. Running it twice
-    overwrites the same files, so a retried job leaves no strays; "source" lets a caller see that the renditions
-    belong to the file it has now, not one replaced meanwhile.
+    `widths` as make_renditions takes them (by default VIGIL_IMAGE_RENDITION_WIDTHS). Returns
+    [{"width", "height", "format", "name", "source"}], what templates' srcset needs. Running it twice overwrites the
+    same files, so a retried job leaves no strays; "source" lets a caller see that the renditions belong to the file
+    it has now, not one replaced meanwhile (renditions_current).
     """
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import default_storage
-
     source_name = field_file.name
     with field_file.open("rb") as handle:
-        renditions = make_renditions(handle)
+        renditions = make_renditions(handle, widths=widths)
     stored = []
     for rendition in renditions:
         name = rendition_name(source_name, rendition.width, rendition.format)

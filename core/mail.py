@@ -7,9 +7,10 @@ VIGIL_EMAIL_DELIVERY_BACKEND (SMTP in production, the console in development).
 Mail written in bulk on a hot path (signature confirmations, thousands a second in a surge) takes a cheaper road:
 the caller inserts the row itself, unrendered (`render_kind` + `render_context`, rendered at delivery by the
 renderer that settings.VIGIL_OUTBOX_RENDERERS names), and calls `outbound_email_pump_soon()` instead of
-publishing one Celery message per e-mail. The outbox pump (core.services.outbound_email_pump, run by beat every
-second and nudged at most once a second per process) claims unsent rows in batches and delivers them. Measured on
-the signing path: the per-message publish cost about 2 ms of the request and rendering two templates about 1.5 ms.
+publishing one Celery message per e-mail. The outbox pump (core.services.outbox.outbound_email_pump, run by beat every
+second and nudged at most once a second per process) claims unsent rows in batches and delivers them. A publish and
+two rendered templates per message would add milliseconds to every signing request (bench/README.md, "Measured
+history").
 """
 
 import logging

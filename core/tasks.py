@@ -5,7 +5,7 @@ from django.utils import timezone
 from core.jobs import enqueue
 from core.outage import while_database_down
 from core.privacy import privacy_sweep
-from core.services import DeliveryError, outbound_email_pump, outbound_email_send, outbound_email_sweep
+from core.services.outbox import DeliveryError, outbound_email_pump, outbound_email_send, outbound_email_sweep
 
 WORKER_HEARTBEAT_KEY = "core:worker-heartbeat"
 

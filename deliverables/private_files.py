@@ -4,6 +4,7 @@ A file is written under a hidden temporary name in its final directory and renam
 complete and flushed to disk (`os.replace` is atomic within one file system), so nobody ever sees half a file: a
 worker killed mid-write leaves only a `.name.<random>.part` file, which the next attempt (or the hourly sweep)
 removes. Names stored in the database are relative to VIGIL_PRIVATE_ROOT and checked to stay inside it.
+The writer keeps the SHA-256 of what it wrote: packets and compiled letters record it as their checksum.
 """
 
 import contextlib
@@ -33,7 +34,10 @@ def private_path(name: str) -> Path:
 
 
 class AtomicFile:
-    """A binary file open for writing under a temporary name; `commit()` renames it to its final name."""
+    """A binary file open for writing under a temporary name; `commit()` renames it to its final name.
+
+    It hashes what passes through `write()` on the way (`sha256()`), so a file's checksum costs no second read.
+    """
 
     def __init__(self, name: str):
         self.name = name
@@ -42,11 +46,17 @@ class AtomicFile:
         self.temp = self.final.with_name(f".{self.final.name}.{secrets.token_hex(6)}{PART_SUFFIX}")
         self.handle = open(self.temp, "xb")  # noqa: SIM115 (closed by commit or discard)
         self.size = 0
+        self._digest = hashlib.sha256()
 
     def write(self, data) -> int:
         written = self.handle.write(data)
+        self._digest.update(data)
         self.size += written
         return written
+
+    def sha256(self) -> str:
+        """The hex SHA-256 of everything written so far."""
+        return self._digest.hexdigest()
 
     def commit(self) -> int:
         self.handle.flush()
@@ -119,11 +129,3 @@ def private_exists(name: str) -> bool:
 def private_write_bytes(name: str, content: bytes) -> None:
     with atomic_private_file(name) as target:
         target.write(content)
-
-
-def file_sha256(name: str) -> str:
-    digest = hashlib.sha256()
-    with open(private_path(name), "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -8,6 +8,7 @@ from django.http import Http404
 from deliverables.models import (
     Delivery,
     DeliveryLog,
+    JobState,
     Letter,
     LetterCompile,
     LetterState,
@@ -113,3 +114,16 @@ def deliveries_recent(*, petition, limit: int = 20) -> list[Delivery]:
     return list(
         Delivery.objects.filter(petition=petition).select_related("requested_by").prefetch_related("items")[:limit]
     )
+
+
+def job_progress(job: LetterCompile | PacketExport, download_url: str) -> dict:
+    """What a job's progress poll answers: its state, rows done of total, and the download once it is ready."""
+    return {
+        "state": job.state,
+        "label": job.get_state_display(),
+        "done": job.rows_done,
+        "total": job.rows_total,
+        "percent": job.percent,
+        "download": download_url if job.state == JobState.DONE else "",
+        "error": job.error,
+    }

@@ -15,7 +15,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from petitions.models import MembershipRole, Petition, PetitionMembership, PetitionStatus
-from petitions.services import petition_create, petition_open
+from petitions.services.editing import petition_create
+from petitions.services.lifecycle import petition_open
 from signatures.models import Signature, SignatureState
 from signatures.services.counts import signature_counts_rebuild
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from articles.models import Article
 from comments.models import Comment
-from comments.services import comment_create
+from comments.services.writing import comment_create
 
 DEMO_READERS = [
     ("ada@demo.vigil.example", "Ada"),

@@ -6,7 +6,8 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from articles.models import Article, ArticleImage, ArticleStatus, Author, Section
-from articles.services import article_image_queue_renditions, article_save
+from articles.services.images import article_image_queue_renditions
+from articles.services.publishing import article_save
 from core.images import make_demo_image
 
 SECTION = {"slug": "computers", "name": "Computers", "description": "Surveillance, data and the machines that watch."}

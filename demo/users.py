@@ -8,7 +8,7 @@ from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 
 from accounts.models import User
 from accounts.roles import EDITORS, MODERATORS, ORGANISERS
-from accounts.services import role_grant
+from accounts.services.roles import role_grant
 
 DEMO_PASSWORD = "vigil-demo-password"
 # Every demo staff account shares this authenticator secret, so `manage.py demo_code` can print a working code.

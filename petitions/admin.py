@@ -4,7 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 from petitions.forms import PetitionForm
 from petitions.models import Petition, PetitionMembership, PetitionRevision
-from petitions.services import TRANSITIONS, PetitionStateError, petition_create, petition_save
+from petitions.services.editing import petition_create, petition_save
+from petitions.services.errors import PetitionStateError
+from petitions.services.lifecycle import TRANSITIONS
 
 
 class PetitionMembershipInline(admin.TabularInline):

@@ -13,7 +13,7 @@ class PetitionsConfig(AppConfig):
         pagecache.watch_models(Petition, forget=lambda petition: selectors.petition_public_forget(petition=petition))
         pagecache.watch_models(PetitionRevision)
 
-        from accounts.services import account_deleting
-        from petitions.services import memberships_release_for_account
+        from accounts.services.deletion import account_deleting
+        from petitions.services.memberships import memberships_release_for_account
 
         account_deleting.connect(memberships_release_for_account, dispatch_uid="petitions.release_for_account")

@@ -1,11 +1,10 @@
 import copy
 
 from django import forms
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from core.images import ImageRejected, clean_image, validate_image_upload
+from core.forms import CleanImageField
 from petitions.models import MembershipRole, Petition
 from signatures.countries import COUNTRIES, COUNTRY_NAMES
 from signatures.email import InvalidEmail, email_canonical
@@ -237,26 +236,12 @@ class PetitionForm(forms.ModelForm):
             "title", "slug", "target_name", "target_organisation", "target_email", "ask", "body", "image",
             "image_alt", "goal", "postal_code_required", "opens_at", "closes_at",
         ]  # fmt: skip
-        field_classes = {"image": forms.FileField}
+        field_classes = {"image": CleanImageField}
         widgets = {
             "body": forms.Textarea(attrs={"rows": 14}),
             "opens_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
             "closes_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         }
-
-    def clean_image(self):
-        upload = self.cleaned_data.get("image")
-        if upload is None or upload is False or not hasattr(upload, "content_type"):
-            return upload
-        try:
-            validate_image_upload(upload)
-            cleaned = clean_image(upload)
-        except ImageRejected as exc:
-            raise forms.ValidationError(exc.messages) from exc
-        stem = upload.name.rsplit(".", 1)[0][:80] or "image"
-        return SimpleUploadedFile(
-            f"{stem}.{cleaned.extension}", cleaned.content, content_type=f"image/{cleaned.format}"
-        )
 
     def clean(self):
         data = super().clean()

@@ -268,8 +268,8 @@ def _snapshot_shared(slug: str) -> tuple[Petition | None, str] | None:
 
 
 def petition_for_signing(*, slug: str) -> tuple[Petition | None, str]:
-    """The petition as the sign path needs it, and its thanks page's address (reversing it cost 0.09 ms a
-    signature), re-read at most every VIGIL_SIGN_PETITION_CACHE_SECONDS per process.
+    """The petition as the sign path needs it, and its thanks page's address (reversed with the snapshot, not on
+    every post), re-read at most every VIGIL_SIGN_PETITION_CACHE_SECONDS per process.
 
     A surge posts to one petition thousands of times a second; this spares each post a query. The cost: a petition
     that an organiser closes takes signatures for up to that many seconds more in each web process (a closing

@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from petitions.services import petition_image_render, petitions_anonymise_due, petitions_lifecycle_due
+from petitions.services.editing import petition_image_render
+from petitions.services.lifecycle import petitions_anonymise_due, petitions_lifecycle_due
 
 
 @shared_task(acks_late=True)

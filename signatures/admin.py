@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from signatures.email import InvalidEmail, email_canonical, email_masked
 from signatures.models import CountCorrection, IntakeFailure, Signature, SignatureInvalidation
+from signatures.services.intake import signature_intake_failures_retry
 
 
 @admin.register(Signature)
@@ -64,8 +65,6 @@ class IntakeFailureAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Write the selected signatures again"), permissions=["change"])
     def retry(self, request, queryset):
-        from signatures.services.intake import signature_intake_failures_retry
-
         written, failing = signature_intake_failures_retry(failures=list(queryset))
         if written:
             self.message_user(request, _("%(n)d signature(s) written.") % {"n": written}, messages.SUCCESS)

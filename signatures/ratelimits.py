@@ -3,14 +3,13 @@
 Keys are hashed by django-ratelimit before they reach the cache, so no e-mail address is stored in Redis.
 
 `sign_rate_limited` is the signing form's hot path. django-ratelimit's `is_ratelimited` costs two Redis round trips
-per limit (ADD, then INCR) and Django's RedisCache builds a new redis-py client for each (about 0.15 ms apiece with
-redis-py 8): measured, the two limits of one signature took 2.7 ms. Here both counters are one command on one
-long-lived client per cache location (its connection pool is shared by the process's threads): a small Lua script
-(EVALSHA) does INCR, and EXPIRE on a new key, for the address key and the e-mail key: 0.12-0.2 ms, the same as a
-pipeline of the four commands within this machine's noise; the script is preferred because Redis runs it
-atomically, so a counter never lives without its expiry. The keys, windows and rates are django-ratelimit's own
-(its key and rate helpers), so both implementations count in the same Redis keys and honour the same RATELIMIT_*
-settings; `rate_limited` (django-ratelimit itself) stays for the less busy forms.
+per limit (ADD, then INCR), and Django's RedisCache builds a new redis-py client for each. Here both counters are one
+command on one long-lived client per cache location (its connection pool is shared by the process's threads): a
+small Lua script (EVALSHA) does INCR, and EXPIRE on a new key, for the address key and the e-mail key. A pipeline of
+the four commands would cost about the same; the script is preferred because Redis runs it atomically, so a counter
+never lives without its expiry. What each costs: bench/README.md, "Measured history". The keys, windows, rates and
+expiries are django-ratelimit's own (through core.compat), so both implementations count in the same Redis keys and
+honour the same RATELIMIT_* settings; `rate_limited` (django-ratelimit itself) stays for the less busy forms.
 A cache that is not Redis (the embedded default's local memory) goes through django-ratelimit.
 """
 
@@ -22,8 +21,9 @@ import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest
-from django_ratelimit import ALL
-from django_ratelimit.core import EXPIRATION_FUDGE, _get_ip, _get_window, _make_cache_key, _split_rate, is_ratelimited
+from django_ratelimit.core import is_ratelimited
+
+from core.compat import ratelimit_client_ip, ratelimit_counter
 
 logger = logging.getLogger(__name__)
 
@@ -101,10 +101,9 @@ def _redis_pair():
 
 
 def _key(group: str, rate: str, value: str) -> tuple[str, int, int]:
-    limit, period = _split_rate(rate)
-    key = _make_cache_key(group, _get_window(value, period), rate, value, ALL)
+    key, limit, ttl = ratelimit_counter(group=group, rate=rate, value=value)
     alias = getattr(settings, "RATELIMIT_USE_CACHE", "default")
-    return caches[alias].make_key(key), limit, period + EXPIRATION_FUDGE
+    return caches[alias].make_key(key), limit, ttl
 
 
 def sign_email_limit_value(*, petition_id: int, canonical_email: str) -> str:
@@ -145,7 +144,7 @@ def sign_rate_limited(
                 request, group=SIGN_EMAIL_GROUP, key=lambda _g, _r: email_value, rate=email_rate, increment=True
             )
             return SignLimits(ip_over=ip_over, email_over=email_over)
-        counters = [_key(SIGN_IP_GROUP, ip_rate, _get_ip(request))]
+        counters = [_key(SIGN_IP_GROUP, ip_rate, ratelimit_client_ip(request))]
         if canonical_email:
             counters.append(_key(SIGN_EMAIL_GROUP, email_rate, email_value))
         keys = [key for key, _limit, _ttl in counters]

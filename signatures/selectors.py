@@ -36,10 +36,6 @@ def signature_count(*, petition_id: int) -> int:
     return PetitionTally.objects.filter(pk=petition_id).values_list("confirmed", flat=True).first() or 0
 
 
-def signature_counts(*, petition_ids: list[int]) -> dict[int, int]:
-    return dict(PetitionTally.objects.filter(pk__in=petition_ids).values_list("petition_id", "confirmed"))
-
-
 def signers_latest(*, petition_id: int, limit: int = 10) -> list[PublicSigner]:
     """Confirmed signers who agreed to be shown: first name, last initial, and town or else country."""
     rows = (
@@ -95,6 +91,20 @@ def signature_totals(*, petition_id: int) -> dict[str, int]:
     return {state.value: found.get(state.value, 0) for state in SignatureState}
 
 
+class _Counted:
+    """Rows whose number is already known. Paginator takes any sliceable object with a count() method, and asks it
+    for the total instead of counting the rows itself."""
+
+    def __init__(self, queryset, total: int):
+        self.queryset, self.total = queryset, total
+
+    def count(self) -> int:
+        return self.total
+
+    def __getitem__(self, key):
+        return self.queryset[key]
+
+
 def signatures_recent_page(*, petition_id: int, page_number, total: int, per_page: int = 50) -> Page:
     """Newest first, paginated; `total` (from signature_totals) spares a second count of every row."""
     queryset = (
@@ -105,9 +115,7 @@ def signatures_recent_page(*, petition_id: int, page_number, total: int, per_pag
             "confirmed_at", "referrer_host", "utm_source", "ip_hash", "show_publicly",
         )
     )  # fmt: skip
-    paginator = Paginator(queryset, per_page)
-    paginator.__dict__["count"] = total  # Paginator.count is a cached_property
-    return paginator.get_page(page_number)
+    return Paginator(_Counted(queryset, total), per_page).get_page(page_number)
 
 
 def signature_sources(*, petition_id: int, limit: int = 10) -> dict[str, list[dict]]:

@@ -4,7 +4,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from accounts.models import User
-from accounts.services import role_grant
+from accounts.services.roles import role_grant
 
 
 class UserFactory(factory.django.DjangoModelFactory):

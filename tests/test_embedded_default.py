@@ -23,7 +23,7 @@ print("recognition" in home.content.decode(), "View 3 images" in article.content
 print("A tech giant is selling face recognition" in search.content.decode())
 print(all(image.renditions for image in ArticleImage.objects.all()))
 from articles.models import Article
-from articles.services import article_save
+from articles.services.publishing import article_save
 story = Article.objects.get(slug="face-recognition-sold-to-police")
 story.title = "A corrected headline"
 article_save(article=story)

@@ -25,7 +25,8 @@ from comments.models import (
 )
 from comments.services.counts import counts_apply_move
 from comments.services.errors import ModerationError
-from comments.services.writing import comment_discussion_scopes
+from comments.services.notices import comment_reply_notice_queue
+from comments.services.writing import comment_discussion_scopes, watch_regex_compile
 from core import pagecache
 
 MODERATE_PERMISSION = "comments.moderate_comment"
@@ -83,8 +84,6 @@ def _decide(
     locked.save(update_fields=["state", "state_reason", "state_changed_at", "open_flag_count"])
     counts_apply_move(comment=locked, old_state=old_state, new_state=new_state, old_open_flags=old_flags)
     if new_state == CommentState.VISIBLE and old_state == CommentState.HELD and locked.parent_id:
-        from comments.services.notices import comment_reply_notice_queue
-
         comment_reply_notice_queue(reply=locked, parent=locked.parent)
     comment.__dict__.update({k: getattr(locked, k) for k in ("state", "state_reason", "open_flag_count")})
     return action
@@ -271,8 +270,6 @@ def suspension_lift(*, suspension: Suspension, actor: User, now: datetime | None
 
 
 def watched_pattern_add(*, pattern: str, is_regex: bool, actor: User, note: str = "") -> WatchedPattern:
-    from comments.services.writing import watch_regex_compile
-
     _require_moderator(actor)
     pattern = (pattern or "").strip()
     if not pattern:

@@ -13,14 +13,11 @@ from django.urls import reverse
 
 from accounts.models import User
 from comments.models import Comment, CommentPreferences, CommentState
+from core.links import absolute_url
 from core.mail import outbound_email_queue
 from core.sanitize import strip_tags_to_text
 
 UNSUBSCRIBE_SALT = "comments.reply-notices.unsubscribe"
-
-
-def _absolute(path: str) -> str:
-    return f"{settings.ACCOUNT_DEFAULT_HTTP_PROTOCOL}://{settings.VIGIL_SITE_DOMAIN}{path}"
 
 
 def reply_notices_wanted(*, user: User) -> bool:
@@ -67,8 +64,8 @@ def comment_reply_notice_queue(*, reply: Comment, parent: Comment) -> bool:
         "replier": replier,
         "article": article,
         "reply_text": strip_tags_to_text(reply.body_html)[:600],
-        "reply_url": _absolute(reply.get_absolute_url()),
-        "unsubscribe_url": _absolute(reverse("comments:unsubscribe", args=[unsubscribe_token(user=recipient)])),
+        "reply_url": absolute_url(reply.get_absolute_url()),
+        "unsubscribe_url": absolute_url(reverse("comments:unsubscribe", args=[unsubscribe_token(user=recipient)])),
         "SITE_NAME": settings.SITE_NAME,
     }
     message = EmailMultiAlternatives(

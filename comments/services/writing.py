@@ -31,6 +31,7 @@ from comments.services.errors import (
     DiscussionClosed,
     FlagDuplicate,
 )
+from comments.services.notices import comment_reply_notice_queue
 from core import pagecache
 from core.sanitize import sanitize_reader_html
 
@@ -187,8 +188,6 @@ def comment_create(
         Comment.objects.filter(pk=comment.pk).update(path=comment.path, root_id=comment.root_id)
         counts_apply_move(comment=comment, old_state=None, new_state=state)
         if notify and state == CommentState.VISIBLE and parent is not None:
-            from comments.services.notices import comment_reply_notice_queue
-
             comment_reply_notice_queue(reply=comment, parent=parent)
     return comment
 

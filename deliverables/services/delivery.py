@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.jobs import enqueue
+from core.links import absolute_url
 from core.mail import outbound_email_queue
 from core.models import OutboundEmail
 from deliverables.models import (
@@ -43,7 +44,8 @@ from deliverables.models import (
 )
 from deliverables.private_files import private_path
 from petitions.models import Petition, PetitionStatus
-from petitions.services import PetitionStateError, petition_close, petition_mark_delivered
+from petitions.services.errors import PetitionStateError
+from petitions.services.lifecycle import petition_close, petition_mark_delivered
 from signatures.models import Signature, SignatureState
 
 logger = logging.getLogger(__name__)
@@ -53,10 +55,6 @@ LINK_SALT = "petitions.delivery.file"
 
 class DeliveryError(ValueError):
     """A delivery that cannot be made; the message says why, for the organiser."""
-
-
-def _absolute(path: str) -> str:
-    return f"{settings.VIGIL_LINK_SCHEME}://{settings.VIGIL_SITE_DOMAIN}{path}"
 
 
 def delivery_file_token(*, item: DeliveryItem) -> str:
@@ -214,12 +212,8 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> Delivery 
             DeliveryItem.objects.filter(pk=item.pk).update(file_name=name, as_link=as_link)
             item.file_name, item.as_link = name, as_link
             if as_link:
-                links.append(
-                    {
-                        "label": item.label,
-                        "url": _absolute(reverse("deliverables:delivery_file", args=[delivery_file_token(item=item)])),
-                    }
-                )
+                path = reverse("deliverables:delivery_file", args=[delivery_file_token(item=item)])
+                links.append({"label": item.label, "url": absolute_url(path)})
         petition = delivery.petition
         context = {
             "delivery": delivery,
@@ -326,7 +320,7 @@ def delivery_updates_send(*, delivery_id: int, batch: int | None = None, now: da
             .only("pk", "email", "first_name")[:batch]
         )
         queued = 0
-        url = _absolute(petition.get_absolute_url())
+        url = absolute_url(petition.get_absolute_url())
         for signature in signatures:
             context = {
                 "petition": petition,

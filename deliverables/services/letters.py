@@ -11,7 +11,6 @@ Running it twice, or again after a worker died, does no harm: a done compile is 
 two workers from drawing the same one at once, and leftovers of a dead attempt are removed first.
 """
 
-import hashlib
 import logging
 from datetime import datetime, timedelta
 
@@ -230,18 +229,9 @@ def _letter_pdf(*, compiled: LetterCompile, signons: list[SignOn], name: str, pr
     width, height = page_size()
     margin = 56
     usable = width - 2 * margin
-    digest = hashlib.sha256()
-
-    class _Hashing:
-        def __init__(self, target):
-            self.target = target
-
-        def write(self, data):
-            digest.update(data)
-            return self.target.write(data)
 
     with atomic_private_file(name) as target:
-        canvas = Canvas(_Hashing(target), pagesize=(width, height), pageCompression=1)
+        canvas = Canvas(target, pagesize=(width, height), pageCompression=1)
         canvas.setTitle(clean_text(version.title))
         canvas.setAuthor(settings.SITE_NAME)
         state = {"y": height - margin}
@@ -350,7 +340,7 @@ def _letter_pdf(*, compiled: LetterCompile, signons: list[SignOn], name: str, pr
         canvas.drawRightString(width - margin, margin / 2, f"page {canvas.getPageNumber()}")
         canvas.save()
         size = target.commit()
-    return size, digest.hexdigest()
+    return size, target.sha256()
 
 
 def compiles_requeue_stale(*, now: datetime | None = None) -> list[int]:

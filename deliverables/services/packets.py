@@ -14,7 +14,7 @@ packet of the same moment can be checked against each other (`sha256sum packet.c
 
 Everything a job does is safe to repeat: the job runs inside one REPEATABLE READ transaction (one snapshot for the
 checksum and the rows), holds an advisory lock so that a duplicate delivery of its task waits its turn and then
-finds the job done, writes its file under a temporary name (signatures.private_files) and only then marks the row
+finds the job done, writes its file under a temporary name (deliverables.private_files) and only then marks the row
 done. Progress (rows done of total) is written through a second connection, so the page sees it while the export's
 own transaction is still open.
 """
@@ -167,7 +167,8 @@ class JobProgress:
 
 
 class _CountingSink:
-    """What copy_expert writes into: passes blocks on to the file (and a digest), counting rows for progress.
+    """What copy_expert writes into: passes blocks on to the file being written, or only to a digest (the rows'
+    checksum, with no file), counting rows for progress.
 
     Rows contain no raw line breaks outside quotes only if the data has none, so the count is of lines; it is used
     for the progress bar, never for the total, which comes from a count(*) in the same snapshot.
@@ -325,10 +326,9 @@ def packet_export_fail(*, export_id: int, error: str) -> None:
 
 
 def _csv_write(*, export: PacketExport, name: str, total: int, progress: JobProgress) -> _RunResult:
-    digest = hashlib.sha256()
     with atomic_private_file(name) as target:
         # The COPY holds the connection: progress goes through the side connection, or waits for the end.
-        sink = _CountingSink(target, digest, None if progress.shared else progress, total)
+        sink = _CountingSink(target, None, None if progress.shared else progress, total)
         with _raw_cursor() as cursor:
             cursor.copy_expert(
                 packet_copy_sql(petition_id=export.petition_id, include_emails=export.include_emails),
@@ -336,7 +336,7 @@ def _csv_write(*, export: PacketExport, name: str, total: int, progress: JobProg
                 size=1 << 16,
             )
         size = target.commit()
-    file_checksum = digest.hexdigest()
+    file_checksum = target.sha256()
     rows_checksum = file_checksum if not export.include_emails else packet_rows_checksum(petition_id=export.petition_id)
     return _RunResult(rows=max(sink.lines, 0), size=size, file_checksum=file_checksum, rows_checksum=rows_checksum)
 
@@ -365,18 +365,9 @@ def _pdf_write(*, export: PacketExport, name: str, total: int, progress: JobProg
     regular, bold = fonts_register()
     width, height = page_size()
     margin = 40
-    digest = hashlib.sha256()
-
-    class _HashingFile:
-        def __init__(self, target):
-            self.target = target
-
-        def write(self, data):
-            digest.update(data)
-            return self.target.write(data)
 
     with atomic_private_file(name) as target:
-        canvas = Canvas(_HashingFile(target), pagesize=(width, height), pageCompression=1, invariant=0)
+        canvas = Canvas(target, pagesize=(width, height), pageCompression=1, invariant=0)
         canvas.setTitle(f"Signatures: {clean_text(petition.title)}")
         canvas.setAuthor(settings.SITE_NAME)
         canvas.setCreator(settings.SITE_NAME)
@@ -444,7 +435,7 @@ def _pdf_write(*, export: PacketExport, name: str, total: int, progress: JobProg
         canvas.endForm()
         canvas.save()
         size = target.commit()
-    return _RunResult(rows=count, size=size, file_checksum=digest.hexdigest(), rows_checksum=rows_checksum)
+    return _RunResult(rows=count, size=size, file_checksum=target.sha256(), rows_checksum=rows_checksum)
 
 
 def _span_text(span: dict) -> str:

@@ -33,8 +33,17 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from core import pagecache
-from core.images import CleanImage, ImageRejected, clean_image, max_bytes, validate_image_upload
+from core.images import (
+    CleanImage,
+    ImageRejected,
+    clean_image,
+    max_bytes,
+    renditions_current,
+    renditions_store,
+    validate_image_upload,
+)
 from core.jobs import enqueue
+from core.links import absolute_url
 from core.mail import outbound_email_queue
 from deliverables.models import HoldingKind, SignOn, SignOnState
 from deliverables.pdf import BIDI_AND_INVISIBLE
@@ -45,6 +54,7 @@ logger = logging.getLogger(__name__)
 
 CONFIRM_SALT = "signatures.signon.confirm"
 NAME_MAX = 200
+LOGO_RENDITION_WIDTHS = (320,)  # a logo is shown small: one rendition, never enlarged
 
 
 class SignOnError(ValueError):
@@ -222,12 +232,8 @@ def signon_for_token(*, token: str) -> SignOn:
     return signon
 
 
-def _absolute(path: str) -> str:
-    return f"{settings.VIGIL_LINK_SCHEME}://{settings.VIGIL_SITE_DOMAIN}{path}"
-
-
 def _confirm_url(signon: SignOn) -> str:
-    return _absolute(reverse("deliverables:signon_confirm", args=[signon_confirm_token(signon=signon)]))
+    return absolute_url(reverse("deliverables:signon_confirm", args=[signon_confirm_token(signon=signon)]))
 
 
 def _confirmation_queue(*, signon: SignOn, letter) -> None:
@@ -390,33 +396,13 @@ def signon_review(*, signon: SignOn, verify: bool, by, note: str = "", now: date
 
 
 def signon_logo_render(*, signon_id: int) -> None:
-    """A small JPEG of the logo for the compiled letter and the public page. Safe to run twice."""
-    from django.core.files.storage import default_storage
-
-    from core.images import make_renditions, rendition_name
-
+    """A small JPEG (and WebP) of the logo for the compiled letter and the public page. Safe to run twice."""
     signon = SignOn.objects.filter(pk=signon_id).first()
     if signon is None or not signon.logo:
         return
     source = signon.logo.name
-    if signon.renditions and all(item.get("source") == source for item in signon.renditions):
+    if renditions_current(signon.renditions, source):
         return
-    with signon.logo.open("rb") as handle:
-        renditions = make_renditions(handle, widths=(320,))
-    stored = []
-    for rendition in renditions:
-        name = rendition_name(source, rendition.width, rendition.format)
-        if default_storage.exists(name):
-            default_storage.delete(name)
-        saved = default_storage.save(name, ContentFile(rendition.content))
-        stored.append(
-            {
-                "width": rendition.width,
-                "height": rendition.height,
-                "format": rendition.format,
-                "name": saved,
-                "source": source,
-            }
-        )
+    stored = renditions_store(signon.logo, widths=LOGO_RENDITION_WIDTHS)
     SignOn.objects.filter(pk=signon_id, logo=source).update(renditions=stored)
     pagecache.content_changed()

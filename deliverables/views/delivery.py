@@ -22,10 +22,9 @@ from deliverables.services.packets import (
     packet_may_include_emails,
 )
 from deliverables.views.downloads import private_file_response
-from deliverables.views.letters import _progress
 from petitions import selectors
 from petitions.models import MembershipRole
-from petitions.views import organiser_view
+from petitions.views.organise import organiser_view
 
 
 @organiser_view
@@ -70,7 +69,7 @@ def organise_packet_progress(request: HttpRequest, slug: str, export_id: int) ->
         packet_download_check(export=export, user=request.user, role=role)
     except PacketError:
         download = ""  # the page offers no link this account would be refused
-    return JsonResponse(_progress(export, download))
+    return JsonResponse(deliverables.job_progress(export, download))
 
 
 @organiser_view

@@ -37,7 +37,7 @@ from deliverables.services.signons import (
 from deliverables.views.downloads import private_file_response
 from petitions import selectors
 from petitions.models import MembershipRole
-from petitions.views import organiser_view
+from petitions.views.organise import organiser_view
 from signatures.ratelimits import rate_limited
 
 ORGANISER = MembershipRole.ORGANISER
@@ -272,9 +272,8 @@ def organise_letter_compile(request: HttpRequest, slug: str, letter_slug: str) -
 def organise_compile_progress(request: HttpRequest, slug: str, compile_id: int) -> JsonResponse:
     petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=ORGANISER)
     compiled = deliverables.compile_for_petition(petition=petition, compile_id=compile_id)
-    return JsonResponse(
-        _progress(compiled, reverse("deliverables:organise_compile_download", args=[petition.slug, compiled.pk]))
-    )
+    download = reverse("deliverables:organise_compile_download", args=[petition.slug, compiled.pk])
+    return JsonResponse(deliverables.job_progress(compiled, download))
 
 
 @organiser_view
@@ -292,15 +291,3 @@ def organise_compile_download(request: HttpRequest, slug: str, compile_id: int) 
         file_name=compiled.file_name,
         content_type="application/pdf",
     )
-
-
-def _progress(job, download_url: str) -> dict:
-    return {
-        "state": job.state,
-        "label": job.get_state_display() if hasattr(job, "get_state_display") else job.state,
-        "done": job.rows_done,
-        "total": job.rows_total,
-        "percent": job.percent,
-        "download": download_url if job.state == JobState.DONE else "",
-        "error": job.error,
-    }

@@ -20,8 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core import pagecache
+from core.links import absolute_url
 from core.mail import outbound_email_queue
-from core.services import outbound_email_scrub_for, outbound_email_scrub_to
+from core.services.scrub import outbound_email_scrub_for, outbound_email_scrub_to
 from signatures.email import email_canonical
 from signatures.models import Signature, SignatureState
 from signatures.services.counts import counts_flush_soon
@@ -55,10 +56,6 @@ def _held(canonical: str) -> tuple[list[Signature], dict]:
     return signatures, others
 
 
-def _absolute(path: str) -> str:
-    return f"{settings.VIGIL_LINK_SCHEME}://{settings.VIGIL_SITE_DOMAIN}{path}"
-
-
 def signer_data_request(*, email: str, kind: str, now: datetime | None = None) -> bool:
     """Handle a request for a copy ("copy") or the erasure ("erase") of what is held under `email`. When something is
     held, an e-mail goes to that address (the copy itself, or a link that confirms the erasure); otherwise nothing
@@ -72,7 +69,7 @@ def signer_data_request(*, email: str, kind: str, now: datetime | None = None) -
     context = {**others, "signatures": signatures, "site_name": settings.SITE_NAME, "now": now}
     if kind == "erase":
         token = signing.TimestampSigner(salt=ERASE_SALT).sign(canonical)
-        context["erase_url"] = _absolute(reverse("petitions:my_data_erase", args=[token]))
+        context["erase_url"] = absolute_url(reverse("petitions:my_data_erase", args=[token]))
         context["max_age_hours"] = settings.VIGIL_DATA_ERASE_LINK_MAX_AGE // 3600
         subject, template = "Erase what we hold under your address", "signatures/email/data_erase.txt"
     else:

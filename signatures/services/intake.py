@@ -1,9 +1,10 @@
 """The signing intake: in a surge, the sign form hands each signature to Redis and a worker writes them in batches.
 
 Why: written one by one, a signature costs the web process a PostgreSQL round trip and the database a statement
-and a commit of its own; measured under 64 clients, that was half of what a signature cost the machine. Here the
-sign view checks everything it can answer (the form, the petition open, both rate limits) and pushes the prepared
-row onto a Redis list in the same atomic call that counts its rate limits (signatures.ratelimits, one round trip).
+and a commit of its own, about half of what a signature costs the machine in a surge (bench/README.md, "What
+durability costs"). Here the sign view checks everything it can answer (the form, the petition open, both rate
+limits) and pushes the prepared row onto a Redis list in the same atomic call that counts its rate limits
+(signatures.ratelimits, one round trip).
 `signature_intake_drain` (a Celery task nudged by the web processes and run by beat every second) writes up to
 VIGIL_SIGN_INTAKE_BATCH rows per statement with signing.signatures_write, which applies the same rules as
 signature_create: the unique constraint decides who is new, a repeat gets the same notes.

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.services import outbound_email_scrub_for
+from core.services.scrub import outbound_email_scrub_for
 from signatures.models import Signature, SignatureState
 
 logger = logging.getLogger(__name__)

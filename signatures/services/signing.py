@@ -36,9 +36,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from core.links import absolute_url
 from core.mail import outbound_email_pump_soon
 from core.models import OutboundEmail
-from core.services import outbound_email_scrub_for
+from core.services.scrub import outbound_email_scrub_for
 from signatures.countries import COUNTRY_NAMES
 from signatures.email import InvalidEmail, email_canonical, email_for_sending
 from signatures.models import Signature, SignatureState
@@ -223,10 +224,6 @@ def signature_for_withdraw_token(*, token: str) -> Signature:
 # --- E-mail --------------------------------------------------------------------------------------------------------
 
 
-def _absolute(path: str) -> str:
-    return f"{settings.VIGIL_LINK_SCHEME}://{settings.VIGIL_SITE_DOMAIN}{path}"
-
-
 SUBJECTS = {
     "confirm": "Confirm your signature",
     "reminder": "Confirm your signature",
@@ -265,7 +262,7 @@ def _link_pattern(name: str) -> str:
 @functools.cache
 def _link_pattern_for(name: str, _scheme: str, _domain: str, _urlconf: str) -> str:
     placeholder = "TOKEN0PLACEHOLDER"
-    return _absolute(reverse(name, args=[placeholder])).replace(placeholder, "{token}")
+    return absolute_url(reverse(name, args=[placeholder])).replace(placeholder, "{token}")
 
 
 def signature_mail_render(context: dict, *, preloaded: dict | None = None) -> tuple[str, str, str]:
@@ -293,7 +290,7 @@ def signature_mail_render(context: dict, *, preloaded: dict | None = None) -> tu
     values = {
         "signature": signer,
         "petition": petition,
-        "petition_url": _absolute(petition.get_absolute_url()),
+        "petition_url": absolute_url(petition.get_absolute_url()),
         "confirm_url": _link_pattern("petitions:signature_confirm").format(token=confirm_token),
         "withdraw_url": _link_pattern("petitions:signature_withdraw").format(
             token=signature_withdraw_token(signature=signer, at=context["signed_at"])

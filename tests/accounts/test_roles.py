@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from accounts.roles import EDITORS, MODERATORS, ORGANISERS, ROLES
-from accounts.services import RoleError, role_grant, role_revoke
+from accounts.services.roles import RoleError, role_grant, role_revoke
 from tests.factories import VerifiedUserFactory, staff_user
 
 pytestmark = pytest.mark.django_db

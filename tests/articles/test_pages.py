@@ -79,7 +79,7 @@ def test_article_page_shows_byline_source_gallery_link_and_sizes(client):
 
 
 def test_renditions_are_offered_in_srcset_once_they_exist(client):
-    from articles.services import article_image_render
+    from articles.services.images import article_image_render
 
     image = ArticleImageFactory(image=image_upload(size=(1400, 900)))
     article_image_render(image_id=image.pk)

@@ -6,7 +6,13 @@ from django.utils import timezone
 
 from accounts.roles import EDITORS
 from articles.models import Article, ArticleStatus
-from articles.services import ArticleError, article_publish, article_save, article_unpublish, articles_publish_due
+from articles.services.publishing import (
+    ArticleError,
+    article_publish,
+    article_save,
+    article_unpublish,
+    articles_publish_due,
+)
 from tests.factories import DraftArticleFactory, PublishedArticleFactory, VerifiedUserFactory, staff_user
 
 pytestmark = pytest.mark.django_db

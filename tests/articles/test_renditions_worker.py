@@ -4,7 +4,7 @@ import pytest
 from django.db import transaction
 
 from articles.models import ArticleImage
-from articles.services import article_image_queue_renditions
+from articles.services.images import article_image_queue_renditions
 from tests.factories import ArticleImageFactory, image_upload
 from tests.utils import wait_for
 

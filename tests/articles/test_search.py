@@ -2,7 +2,7 @@
 
 import pytest
 
-from articles.services import article_save
+from articles.services.publishing import article_save
 from tests.factories import DraftArticleFactory, PublishedArticleFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from accounts.models import User
 from accounts.roles import ORGANISERS
 from articles.models import Article, Section
 from comments.models import Comment, FlagReason
-from comments.services import comment_flag
+from comments.services.writing import comment_flag
 from deliverables.demo import (
     COALITION_BODY,
     COALITION_SLUG,

@@ -4,8 +4,8 @@ window. Saves a screenshot of each."""
 from playwright.sync_api import expect
 
 from accounts.roles import MODERATORS, ORGANISERS
-from accounts.services import role_grant
-from comments.services import comment_remove
+from accounts.services.roles import role_grant
+from comments.services.moderation import comment_remove
 from deliverables.models import DeliveryLog, DeliveryMethod, JobState, PacketKind
 from deliverables.services.delivery import delivery_create
 from deliverables.services.letters import letter_compile_request

@@ -4,7 +4,8 @@ from django.db import transaction
 from django.test.utils import override_settings
 
 from comments.models import Comment, CommentState, path_segment
-from comments.services import comment_counts_reconcile, comment_create
+from comments.services.counts import comment_counts_reconcile
+from comments.services.writing import comment_create
 from tests.factories import PublishedArticleFactory, VerifiedUserFactory
 
 

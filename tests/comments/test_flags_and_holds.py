@@ -3,14 +3,9 @@
 import pytest
 
 from comments.models import CommentFlag, CommentState, QueueCounter, WatchedPattern
-from comments.services import (
-    CommentInvalid,
-    FlagDuplicate,
-    comment_approve,
-    comment_create,
-    comment_edit,
-    comment_flag,
-)
+from comments.services.errors import CommentInvalid, FlagDuplicate
+from comments.services.moderation import comment_approve
+from comments.services.writing import comment_create, comment_edit, comment_flag
 from tests.comments.factories import post
 from tests.factories import VerifiedUserFactory
 
@@ -123,7 +118,7 @@ def test_moderators_manage_the_watched_list(client, moderator):
 def test_a_catastrophic_pattern_cannot_hang_the_check(settings, article, reader, moderator):
     """(a+)+$ against thirty a's and a bang takes Python's re engine minutes (it backtracks through every way to
     split the a's); RE2 answers in linear time, so posting a comment stays instant whatever a moderator saved."""
-    from comments.services import watched_pattern_add
+    from comments.services.moderation import watched_pattern_add
 
     settings.VIGIL_COMMENTS_HOLD_FIRST = 0
     watched_pattern_add(pattern="(a+)+$", is_regex=True, actor=moderator)

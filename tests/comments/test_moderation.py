@@ -14,15 +14,10 @@ from comments.models import (
     QueueCounter,
     Suspension,
 )
-from comments.services import (
-    ModerationError,
-    comment_approve,
-    comment_counts_reconcile,
-    comment_create,
-    comment_flag,
-    comment_remove,
-    moderation_action_reverse,
-)
+from comments.services.counts import comment_counts_reconcile
+from comments.services.errors import ModerationError
+from comments.services.moderation import comment_approve, comment_remove, moderation_action_reverse
+from comments.services.writing import comment_create, comment_flag
 from tests.comments.factories import post
 from tests.factories import PublishedArticleFactory, VerifiedUserFactory, staff_user
 

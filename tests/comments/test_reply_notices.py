@@ -3,7 +3,8 @@
 import pytest
 
 from comments.models import CommentPreferences
-from comments.services import comment_create, comment_preferences_set, unsubscribe_token
+from comments.services.notices import comment_preferences_set, unsubscribe_token
+from comments.services.writing import comment_create
 from core.models import OutboundEmail
 from tests.comments.factories import post
 from tests.factories import PublishedArticleFactory, VerifiedUserFactory
@@ -45,7 +46,7 @@ def test_no_notice_when_turned_off_for_own_replies_or_twice(settings):
     comment_preferences_set(user=author, reply_notices=True)
     reply = post(parent=parent)
     assert OutboundEmail.objects.filter(to=["quiet@example.org"]).count() == 1
-    from comments.services import comment_reply_notice_queue
+    from comments.services.notices import comment_reply_notice_queue
 
     assert comment_reply_notice_queue(reply=reply, parent=parent) is False  # once per reply
     assert OutboundEmail.objects.filter(to=["quiet@example.org"]).count() == 1
@@ -53,7 +54,7 @@ def test_no_notice_when_turned_off_for_own_replies_or_twice(settings):
 
 @pytest.mark.django_db
 def test_a_held_reply_notifies_only_once_approved(settings, moderator):
-    from comments.services import comment_approve
+    from comments.services.moderation import comment_approve
 
     settings.VIGIL_COMMENTS_HOLD_FIRST = 1
     author = VerifiedUserFactory(email="parent@example.org")

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from comments.models import Comment, path_segment
 from comments.selectors import discussion_page, path_ancestor_ids
-from comments.services import comment_create
+from comments.services.writing import comment_create
 from tests.comments.factories import discussion_bulk_build, post
 from tests.factories import PublishedArticleFactory, VerifiedUserFactory
 

@@ -8,16 +8,9 @@ import time_machine
 from django.utils import timezone
 
 from comments.models import Comment, CommentState
-from comments.services import (
-    CommentInvalid,
-    CommentNotAllowed,
-    DiscussionClosed,
-    comment_create,
-    comment_delete_by_author,
-    comment_edit,
-    comment_remove,
-    reader_suspend,
-)
+from comments.services.errors import CommentInvalid, CommentNotAllowed, DiscussionClosed
+from comments.services.moderation import comment_remove, reader_suspend
+from comments.services.writing import comment_create, comment_delete_by_author, comment_edit
 from tests.comments.factories import post
 from tests.factories import PublishedArticleFactory, UserFactory, VerifiedUserFactory
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from core.mail import outbound_email_queue
 from core.models import OutboundEmail
-from core.services import (
+from core.services.outbox import (
     DeliveryError,
     _outbox_claim,
     outbound_email_pump,

@@ -16,12 +16,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.roles import MODERATORS
-from articles.services import article_save
-from comments.services import comment_remove, moderation_action_reverse
+from articles.services.publishing import article_save
+from comments.services.moderation import comment_remove, moderation_action_reverse
 from core import pagecache
 from deliverables.models import SignOnState
 from deliverables.services.signons import signon_review
-from petitions.services import petition_close, petition_save
+from petitions.services.editing import petition_save
+from petitions.services.lifecycle import petition_close
 from signatures.services.signing import signature_confirm_token
 from tests.comments.factories import post
 from tests.deliverables.factories import OpenLetterFactory, SignOnFactory, organiser_of

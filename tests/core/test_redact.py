@@ -65,7 +65,7 @@ class _Refusing(EmailBackend):
 def test_a_refused_recipient_is_not_written_to_the_log_or_the_error(settings, caplog, monkeypatch):
     import core.mail
     from core.models import OutboundEmail
-    from core.services import outbound_email_pump
+    from core.services.outbox import outbound_email_pump
     from tests.petitions.factories import OpenPetitionFactory
     from tests.signatures.helpers import sign
 

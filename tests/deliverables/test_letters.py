@@ -1,5 +1,6 @@
 """Sign-on letters: signing through the public form, confirmation, review, versions, compiling, and bad input."""
 
+import hashlib
 import io
 import re
 import struct
@@ -14,7 +15,7 @@ from core.models import OutboundEmail
 from deliverables.models import JobState, LetterKind, LetterVersion, SignOn, SignOnState
 from deliverables.private_files import private_path
 from deliverables.services.letters import LetterError, letter_compile_request, letter_compile_run, letter_save
-from deliverables.services.signons import signon_review
+from deliverables.services.signons import signon_logo_render, signon_review
 from tests.deliverables.factories import OpenLetterFactory, ShareholderSignOnFactory, SignOnFactory, organiser_of
 
 pytestmark = pytest.mark.django_db
@@ -205,8 +206,26 @@ def test_compiles_are_numbered_with_count_and_checksum_and_the_old_ones_stay(pet
     assert (first.number, second.number) == (1, 2)
     assert first.state == second.state == JobState.DONE and first.signatory_count == 2
     content = private_path(first.file_name).read_bytes()
-    assert content.startswith(b"%PDF-") and len(first.checksum) == 64
+    assert content.startswith(b"%PDF-") and first.checksum == hashlib.sha256(content).hexdigest()
     assert private_path(second.file_name).exists() and first.file_name != second.file_name
+
+
+def test_a_logo_gets_one_small_rendition_per_format_beside_it_and_a_new_logo_gets_its_own(petition):
+    signon = SignOnFactory(letter=OpenLetterFactory(petition=petition))
+    signon.logo.save("logo.png", SimpleUploadedFile("l.png", _png(size=(800, 400)), "image/png"))
+    signon_logo_render(signon_id=signon.pk)
+    signon.refresh_from_db()
+    stem = signon.logo.name.rsplit(".", 1)[0]
+    assert sorted((r["width"], r["height"], r["format"], r["name"]) for r in signon.renditions) == [
+        (320, 160, "jpeg", f"{stem}-320w.jpg"),
+        (320, 160, "webp", f"{stem}-320w.webp"),
+    ]
+    assert signon.logo_rendition("jpeg") == f"{stem}-320w.jpg"
+    signon.logo.save("logo.png", SimpleUploadedFile("l.png", _png(size=(200, 100)), "image/png"))
+    assert signon.logo_rendition("jpeg") == signon.logo.name  # the old renditions are not the new logo's
+    signon_logo_render(signon_id=signon.pk)
+    signon.refresh_from_db()
+    assert {(r["width"], r["source"]) for r in signon.renditions} == {(200, signon.logo.name)}
 
 
 def test_compile_page_reports_progress_and_lists_signatories_with_constant_queries(

@@ -34,7 +34,7 @@ def _check(figures, stack, *, bound=RECOVERY_BOUND) -> None:
 
 def test_postgresql_stopped_for_three_seconds(stack):
     """The sign path answers from its petition snapshot and queues; the worker writes it all once the database is
-    back. Before: 560 answers of 500 over 3.2 s."""
+    back."""
     petition = stack.open_petition("drill-postgres")
     with Load(stack, "drill-postgres", "pg") as load:
         time.sleep(2)
@@ -64,8 +64,7 @@ def test_postgresql_stopped_for_three_seconds(stack):
 
 
 def test_redis_without_persistence_killed_and_restarted(stack):
-    """A Redis that does not persist turns the intake off (loudly), so nothing acknowledged lives only in Redis.
-    Before: 11 and 63 accepted signatures lost."""
+    """A Redis that does not persist turns the intake off (loudly), so nothing acknowledged lives only in Redis."""
     client = stack.redis_client()
     client.config_set("appendonly", "no")
     stack.redis.appendonly = False
@@ -93,7 +92,7 @@ def test_redis_without_persistence_killed_and_restarted(stack):
 def test_redis_killed_twice_with_its_append_only_file(stack):
     """Redis (appendonly, everysec, as in docker-compose.yml) killed under load twice: the intake survives in its
     append-only file, the worker survives the broker's loss or is started again, a pump cut off mid-batch releases
-    its claims. Before: a worker that exited for good, and confirmations held for 5 minutes."""
+    its claims."""
     petition = stack.open_petition("drill-redis-aof")
     with Load(stack, "drill-redis-aof", "aof") as load:
         for _ in range(2):
@@ -111,7 +110,7 @@ def test_redis_killed_twice_with_its_append_only_file(stack):
 
 def test_worker_killed_mid_drain(stack):
     """SIGKILL to the worker process that holds the drain lock, and to its parent: the supervisor starts the worker
-    again, the lock runs out in seconds, the batch is written once. Before: nothing written or sent for 121 s."""
+    again, the lock runs out in seconds, the batch is written once."""
     petition = stack.open_petition("drill-worker")
     client = stack.redis_client()
     with Load(stack, "drill-worker", "worker") as load:
@@ -134,8 +133,7 @@ def test_worker_killed_mid_drain(stack):
 
 
 def test_a_malformed_entry_on_the_intake(stack):
-    """An entry that is not a signature is set aside with its error; the rest drain. Before: the intake stopped for
-    everyone, for good."""
+    """An entry that is not a signature is set aside with its error; the rest drain."""
     petition = stack.open_petition("drill-malformed")
     client = stack.redis_client()
     with Load(stack, "drill-malformed", "malformed") as load:

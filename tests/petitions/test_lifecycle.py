@@ -5,8 +5,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from petitions import services
 from petitions.models import Petition, PetitionRevision, PetitionStatus, milestone_after
+from petitions.services.editing import petition_save
+from petitions.services.errors import PetitionStateError
+from petitions.services.lifecycle import (
+    petition_archive,
+    petition_close,
+    petition_mark_delivered,
+    petition_open,
+    petitions_lifecycle_due,
+)
 from tests.petitions.factories import ConfirmedSignatureFactory, DraftPetitionFactory, OpenPetitionFactory
 
 pytestmark = pytest.mark.django_db
@@ -15,10 +23,10 @@ pytestmark = pytest.mark.django_db
 def test_the_whole_life_of_a_petition_stamps_each_move():
     petition = DraftPetitionFactory()
     now = timezone.now()
-    services.petition_open(petition=petition, now=now)
-    services.petition_close(petition=petition, now=now + timedelta(days=1))
-    services.petition_mark_delivered(petition=petition, now=now + timedelta(days=2))
-    services.petition_archive(petition=petition, now=now + timedelta(days=3))
+    petition_open(petition=petition, now=now)
+    petition_close(petition=petition, now=now + timedelta(days=1))
+    petition_mark_delivered(petition=petition, now=now + timedelta(days=2))
+    petition_archive(petition=petition, now=now + timedelta(days=3))
     petition.refresh_from_db()
     assert petition.status == PetitionStatus.ARCHIVED
     assert (petition.opened_at, petition.closed_at, petition.delivered_at, petition.archived_at) == (
@@ -29,16 +37,16 @@ def test_the_whole_life_of_a_petition_stamps_each_move():
 @pytest.mark.parametrize(
     ("status", "move", "message"),
     [
-        (PetitionStatus.DRAFT, services.petition_close, "only a open petition can be closed"),
-        (PetitionStatus.DRAFT, services.petition_mark_delivered, "only a closed petition"),
-        (PetitionStatus.OPEN, services.petition_open, "only a draft petition can be opened"),
-        (PetitionStatus.OPEN, services.petition_archive, "is open; only a draft or closed or delivered"),
-        (PetitionStatus.OPEN, services.petition_mark_delivered, "only a closed petition"),
+        (PetitionStatus.DRAFT, petition_close, "only a open petition can be closed"),
+        (PetitionStatus.DRAFT, petition_mark_delivered, "only a closed petition"),
+        (PetitionStatus.OPEN, petition_open, "only a draft petition can be opened"),
+        (PetitionStatus.OPEN, petition_archive, "is open; only a draft or closed or delivered"),
+        (PetitionStatus.OPEN, petition_mark_delivered, "only a closed petition"),
     ],
 )
 def test_illegal_moves_raise_a_clear_error(status, move, message):
     petition = OpenPetitionFactory(status=status)
-    with pytest.raises(services.PetitionStateError, match=message):
+    with pytest.raises(PetitionStateError, match=message):
         move(petition=petition)
     petition.refresh_from_db()
     assert petition.status == status
@@ -46,8 +54,8 @@ def test_illegal_moves_raise_a_clear_error(status, move, message):
 
 def test_opening_with_a_closing_time_in_the_past_is_refused():
     petition = DraftPetitionFactory(closes_at=timezone.now() - timedelta(hours=1))
-    with pytest.raises(services.PetitionStateError, match="closing time"):
-        services.petition_open(petition=petition)
+    with pytest.raises(PetitionStateError, match="closing time"):
+        petition_open(petition=petition)
 
 
 def test_beat_opens_and_closes_petitions_whose_time_has_come():
@@ -55,28 +63,28 @@ def test_beat_opens_and_closes_petitions_whose_time_has_come():
     due_open = DraftPetitionFactory(opens_at=now - timedelta(minutes=1))
     later = DraftPetitionFactory(opens_at=now + timedelta(days=1))
     due_close = OpenPetitionFactory(closes_at=now - timedelta(minutes=1))
-    assert services.petitions_lifecycle_due(now=now) == {"opened": 1, "closed": 1}
+    assert petitions_lifecycle_due(now=now) == {"opened": 1, "closed": 1}
     statuses = dict(Petition.objects.values_list("pk", "status"))
     assert statuses[due_open.pk] == "open" and statuses[later.pk] == "draft" and statuses[due_close.pk] == "closed"
-    assert services.petitions_lifecycle_due(now=now) == {"opened": 0, "closed": 0}  # safe to run twice
+    assert petitions_lifecycle_due(now=now) == {"opened": 0, "closed": 0}  # safe to run twice
 
 
 def test_text_changes_after_signing_are_kept_as_public_revisions(client):
     petition = OpenPetitionFactory(ask="Stop it.", body="<p>Old reasons.</p>")
     petition.ask = "Draft change before anyone signs."
-    services.petition_save(petition=petition)
+    petition_save(petition=petition)
     assert not PetitionRevision.objects.exists()
 
     ConfirmedSignatureFactory(petition=petition)
     petition.ask = "Stop it now."
     petition.body = "<p>New reasons.</p><script>alert(1)</script>"
-    services.petition_save(petition=petition)
+    petition_save(petition=petition)
     petition.refresh_from_db()
     assert "<script>" not in petition.body
     [revision] = PetitionRevision.objects.all()
     assert (revision.number, revision.ask) == (1, "Draft change before anyone signs.")
     petition.title = "Only the title"
-    services.petition_save(petition=petition)
+    petition_save(petition=petition)
     assert PetitionRevision.objects.count() == 1  # the title is not what people agreed to
 
     page = client.get(f"/petitions/{petition.slug}/revisions/").content.decode()

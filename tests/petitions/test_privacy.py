@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from petitions.services import petitions_anonymise_due
+from petitions.services.lifecycle import petitions_anonymise_due
 from signatures import selectors
 from signatures.models import Signature
 from signatures.services.counts import signature_counts_flush

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from core.models import OutboundEmail
-from core.services import outbound_email_pump
+from core.services.outbox import outbound_email_pump
 from signatures.models import Signature, SignatureState
 from tests.petitions.factories import OpenPetitionFactory
 from tests.privacy.traces import database_traces

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from core.models import OutboundEmail
 from core.privacy import privacy_sweep, registry, registry_markdown
-from core.services import outbound_email_pump
+from core.services.outbox import outbound_email_pump
 from deliverables.models import PrivateDownload
-from petitions.services import petition_close
+from petitions.services.lifecycle import petition_close
 from signatures.models import Signature, SignatureState
 from signatures.services.signing import signature_withdraw, signature_withdraw_token
 from tests.conftest import ROOT

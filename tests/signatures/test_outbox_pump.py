@@ -22,7 +22,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.models import OutboundEmail
-from core.services import outbound_email_pump
+from core.services import outbox
+from core.services.outbox import outbound_email_pump
 from core.tasks import outbound_email_pump_task
 from signatures.models import Signature
 from signatures.ratelimits import _key, sign_email_limit_value
@@ -260,13 +261,11 @@ def test_a_pump_stops_sending_before_its_claims_run_out(settings, no_pump_nudge)
 def test_a_message_sent_just_before_the_database_went_away_is_stamped_not_sent_again(no_pump_nudge):
     """The pump sent it, then could not stamp it (the database went away): it remembered the message in the cache,
     and the next pump stamps it without sending it a second time."""
-    from core import services
-
     petition = OpenPetitionFactory()
     sign(petition, "once@example.org")
     row = OutboundEmail.objects.get()
-    services._sent_remember(row.pk)
+    outbox._sent_remember(row.pk)
     assert outbound_email_pump() == 0
     row.refresh_from_db()
     assert row.sent_at is not None and mail.outbox == []
-    assert services._sent_remembered([row.pk]) == set()
+    assert outbox._sent_remembered([row.pk]) == set()

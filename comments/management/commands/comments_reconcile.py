@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from comments.services import comment_counts_reconcile
+from comments.services.counts import comment_counts_reconcile
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""Writes and workflows of the shared mechanisms: the e-mail outbox.
+"""Delivering the e-mail outbox.
 
 Two ways deliver a row, and they never both send it:
 - `outbound_email_send` (a Celery task per message, queued on commit): locks the row (FOR UPDATE SKIP LOCKED),
@@ -233,7 +233,7 @@ def _pump_one(*, row: OutboundEmail, transport) -> int:
 
 
 def _stamp_sent(*, row: OutboundEmail, now: datetime) -> None:
-    with connection.cursor() as cursor:  # the ORM's update() built this statement anew each time: 0.3 ms a message
+    with connection.cursor() as cursor:  # one prepared statement: the ORM's update() would build it for every message
         cursor.execute(_STAMP_SQL, [row.attempts + 1, now, now, row.pk])
 
 
@@ -263,84 +263,3 @@ _STAMP_SQL = (
     f"UPDATE {OutboundEmail._meta.db_table} SET attempts = %s, last_attempt_at = %s, claimed_until = NULL, "
     "sent_at = %s, last_error = '' WHERE id = %s AND sent_at IS NULL"
 )
-
-
-# --- Keeping as little as works: the outbox forgets whom it wrote to ----------------------------------------------
-
-_SCRUBBED = {
-    "to": [],
-    "cc": [],
-    "bcc": [],
-    "reply_to": [],
-    "headers": {},
-    "subject": "",
-    "body_text": "",
-    "body_html": "",
-    "render_context": {},
-    "render_kind": "",  # nothing left to render it from
-    "attachments": [],
-    "last_error": "",
-}
-SCRUB_BATCH = 5_000
-
-
-def outbound_email_scrub(*, ids, now: datetime | None = None) -> int:
-    """Erase the personal data of these outbox rows: recipients, subject, bodies, headers, the rendering context and
-    attachment paths. What stays: when it was written, sent or given up, its idempotency key and Message-ID. A row
-    not yet sent is given up (it could no longer be rendered or addressed). Returns how many rows were scrubbed."""
-    now = now or timezone.now()
-    ids = list(ids)
-    done = 0
-    for start in range(0, len(ids), SCRUB_BATCH):
-        chunk = ids[start : start + SCRUB_BATCH]
-        rows = OutboundEmail.objects.filter(pk__in=chunk, scrubbed_at__isnull=True)
-        rows.filter(sent_at__isnull=True, failed_at__isnull=True).update(failed_at=now)
-        done += rows.update(**_SCRUBBED, scrubbed_at=now, claimed_until=None)
-    return done
-
-
-def outbound_email_scrub_for(*, key: str, values, now: datetime | None = None) -> int:
-    """Scrub the rows written about these objects: those whose rendering context has `key` (an indexed one, such as
-    "signature_id") equal to one of `values`. For the services that withdraw, purge or anonymise a person."""
-    values = list(values)
-    total = 0
-    for start in range(0, len(values), SCRUB_BATCH):
-        chunk = values[start : start + SCRUB_BATCH]
-        ids = OutboundEmail.objects.filter(**{f"render_context__{key}__in": chunk}, scrubbed_at__isnull=True)
-        total += outbound_email_scrub(ids=list(ids.values_list("pk", flat=True)), now=now)
-    return total
-
-
-def outbound_email_scrub_to(*, addresses, now: datetime | None = None) -> int:
-    """Scrub every message addressed to one of these addresses (compared without regard to case)."""
-    from django.db.models import TextField
-    from django.db.models.functions import Cast
-
-    rows = OutboundEmail.objects.filter(scrubbed_at__isnull=True).annotate(_to=Cast("to", TextField()))
-    total = 0
-    for address in {address.strip().lower() for address in addresses if address and address.strip()}:
-        total += outbound_email_scrub(ids=list(rows.filter(_to__icontains=address).values_list("pk", flat=True)),
-                                      now=now)  # fmt: skip
-    return total
-
-
-def outbound_email_scrub_due(*, now: datetime | None = None) -> int:
-    """Scrub every message sent or given up more than VIGIL_OUTBOX_RETENTION_DAYS ago (long enough to answer "did
-    my e-mail go out?"). Returns how many rows were scrubbed."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.VIGIL_OUTBOX_RETENTION_DAYS)
-    total = 0
-    while True:
-        ids = list(
-            OutboundEmail.objects.filter(scrubbed_at__isnull=True, created_at__lt=cutoff)
-            .exclude(sent_at__isnull=True, failed_at__isnull=True)
-            .exclude(sent_at__gte=cutoff)
-            .exclude(failed_at__gte=cutoff)
-            .values_list("pk", flat=True)[:SCRUB_BATCH]
-        )
-        if not ids:
-            break
-        total += outbound_email_scrub(ids=ids, now=now)
-    if total:
-        logger.info("Scrubbed %d sent e-mail(s) older than %s", total, cutoff.date())
-    return total
