@@ -1,8 +1,8 @@
 """Petitions: what is asked of whom, who runs it, and where it stands in its life.
 
 The lifecycle is draft → open → closed → delivered, and archived from anywhere but open; each move is one service
-in petitions/services/lifecycle.py, which stamps its time. Once anyone has signed, a change to the ask or the body keeps the
-earlier text as a revision, shown publicly: signers agreed to a text.
+in petitions/services/lifecycle.py, which stamps its time. Once anyone has signed, a change to the ask or the body
+keeps the earlier text as a revision, shown publicly: signers agreed to a text.
 
 Letters, packets and deliveries (the deliverables app) hang off Petition by foreign keys in their own models;
 `target_email` is where a delivery goes.
