@@ -11,7 +11,7 @@ INSTALLED := $(VENV)/.installed
 help:
 	@echo "make run         set up, load the demo and start the site on http://127.0.0.1:8000"
 	@echo "make test        set up and run the whole suite on PostgreSQL, Redis and a real Celery worker"
-	@echo "make lint        ruff check and format check"
+	@echo "make lint        ruff check, format check and the import contracts"
 	@echo "make demo-code   the current two-factor code of the demo staff accounts"
 	@echo "make lock        re-pin requirements/constraints.txt after changing pyproject.toml"
 
@@ -31,6 +31,7 @@ test: $(INSTALLED)
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(INSTALLED)
 	$(VENV)/bin/ruff format .

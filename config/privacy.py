@@ -6,7 +6,20 @@ purpose (the delivery log) or left to its owner (an account), the table says so 
 
 from django.db.models import Min, Q
 
+from core.models import OutboundEmail
 from core.privacy import PersonalData
+from deliverables.models import (
+    Delivery,
+    DeliveryItem,
+    JobState,
+    LetterCompile,
+    PacketExport,
+    PrivateDownload,
+    SignOn,
+    SignOnState,
+)
+from petitions.models import PetitionInvitation
+from signatures.models import IntakeFailure, Signature, SignatureState
 
 HOURLY = "core.tasks.privacy_rules_task (hourly)"
 
@@ -17,59 +30,41 @@ def _held(queryset, field: str):
 
 
 def held_pending_signatures():
-    from signatures.models import Signature, SignatureState
-
     return _held(Signature.objects.filter(state=SignatureState.PENDING), "created_at")
 
 
 def held_signers():
-    from signatures.models import Signature, SignatureState
-
     return _held(
         Signature.objects.filter(anonymised_at__isnull=True).exclude(state=SignatureState.PENDING), "created_at"
     )
 
 
 def held_outbox():
-    from core.models import OutboundEmail
-
     return _held(OutboundEmail.objects.filter(scrubbed_at__isnull=True), "created_at")
 
 
 def held_intake_failures():
-    from signatures.models import IntakeFailure
-
     return _held(IntakeFailure.objects.all(), "failed_at")
 
 
 def held_download_addresses():
-    from deliverables.models import PrivateDownload
-
     return _held(PrivateDownload.objects.exclude(ip_hash=""), "at")
 
 
 def held_packets():
-    from deliverables.models import PacketExport
-
     return _held(PacketExport.objects.exclude(file_name=""), "created_at")
 
 
 def held_signons():
-    from deliverables.models import SignOn
-
     return _held(SignOn.objects.filter(anonymised_at__isnull=True).exclude(email=""), "created_at")
 
 
 def held_unverified_uploads():
-    from deliverables.models import SignOn, SignOnState
-
     unverified = SignOn.objects.filter(state__in=[SignOnState.PENDING, SignOnState.REJECTED])
     return _held(unverified.exclude(logo="", proof_file=""), "created_at")
 
 
 def held_delivered_files():
-    from deliverables.models import DeliveryItem, JobState, LetterCompile
-
     items = DeliveryItem.objects.exclude(file_name="")
     compiles = LetterCompile.objects.filter(state=JobState.DONE).exclude(file_name="")
     counts = [_held(items, "delivery__created_at"), _held(compiles, "created_at")]
@@ -78,14 +73,10 @@ def held_delivered_files():
 
 
 def held_invitations():
-    from petitions.models import PetitionInvitation
-
     return _held(PetitionInvitation.objects.all(), "created_at")
 
 
 def held_deliveries():
-    from deliverables.models import Delivery
-
     return _held(Delivery.objects.filter(~Q(recipient_email="")), "created_at")
 
 

@@ -69,7 +69,7 @@ def test_a_signer_leaves_no_trace_after_800_days_of_the_schedule(stack):
     assert state == "confirmed"
     assert _traces(stack), "the search finds the signer before the rules run"
     stack.manage(
-        "from petitions.models import Petition\nfrom petitions.services import petition_close\n"
+        "from petitions.models import Petition\nfrom petitions.services.lifecycle import petition_close\n"
         f"petition_close(petition=Petition.objects.get(slug={slug!r}))"
     )
     start = datetime.now(tz=UTC)
