@@ -287,7 +287,8 @@ def _run(args, env: dict, py: str) -> None:
     subprocess.run(["redis-cli", "-n", "6", "flushdb"], check=True, capture_output=True)
     setup = (
         "import django; django.setup();"
-        "from petitions.models import Petition; from petitions.services.editing import petition_create; from petitions.services.lifecycle import petition_open;"
+        "from petitions.models import Petition; from petitions.services.editing import petition_create; "
+        "from petitions.services.lifecycle import petition_open;"
         f"p = petition_create(petition=Petition(slug='{SLUG}', title='Bench petition', target_name='Someone',"
         " ask='Count us.', body='<p>Load.</p>', goal=100000), by=None); petition_open(petition=p); print(p.pk)"
     )

@@ -434,8 +434,8 @@ VIGIL_SIGN_INTAKE_RECEIPT_HOURS = env_int("VIGIL_SIGN_INTAKE_RECEIPT_HOURS", 24)
 VIGIL_SIGN_INTAKE_REQUIRE_PERSISTENCE = env_bool("VIGIL_SIGN_INTAKE_REQUIRE_PERSISTENCE", True)
 VIGIL_SIGN_INTAKE_PERSISTENCE_CHECK_SECONDS = env_int("VIGIL_SIGN_INTAKE_PERSISTENCE_CHECK_SECONDS", 30)
 # Confirmation e-mails are written unrendered in the signing statement and delivered by the outbox pump
-# (core.services.outbound_email_pump): beat runs it this often (seconds), a web process nudges it at most once per
-# NUDGE seconds, it claims BATCH rows at a time for CLAIM seconds, and one run stops after MAX seconds (so that the
+# (core.services.outbox.outbound_email_pump): beat runs it this often (seconds), a web process nudges it at most once
+# per NUDGE seconds, it claims BATCH rows at a time for CLAIM seconds, and one run stops after MAX seconds (so that the
 # intake drain and the count flush, queued behind it on a busy worker, are never held back long).
 VIGIL_OUTBOX_PUMP_SECONDS = float(env_int("VIGIL_OUTBOX_PUMP_MS", 1000)) / 1000
 VIGIL_OUTBOX_PUMP_NUDGE_SECONDS = float(env_int("VIGIL_OUTBOX_PUMP_NUDGE_MS", 1000)) / 1000

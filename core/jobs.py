@@ -40,7 +40,13 @@ def enqueue(name: str, *args, **kwargs) -> None:
     A broker that cannot be reached at that moment is logged, not raised: the change is committed either way, and
     the work that must not be lost has a sweep that beat runs (the outbox, stale compiles and packets, the intake).
     """
-    transaction.on_commit(Queued(task_named(name), args, kwargs))
+    queued = Queued(task_named(name), args, kwargs)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(queued)
+    else:
+        # Outside a transaction on_commit() would run it at once too, but only after asking the database for its
+        # autocommit state: the sign path queues its drain while PostgreSQL may be down, and must not need it.
+        queued()
 
 
 @dataclass(frozen=True)

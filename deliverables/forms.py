@@ -152,7 +152,7 @@ class DeliveryForm(forms.Form):
     def __init__(self, *args, petition, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["exports"].queryset = PacketExport.objects.filter(
-            petition=petition, state="done", include_emails=False
+            petition=petition, state=JobState.DONE, include_emails=False
         ).order_by("-created_at")
         self.fields["exports"].label_from_instance = lambda e: (
             f"{e.get_kind_display()} · {e.rows_total:,} rows · {e.finished_at:%Y-%m-%d %H:%M}"

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from core.compat import PlainFieldsCleanMixin
 from core.forms import CleanImageField
 from petitions.models import MembershipRole, Petition
 from signatures.countries import COUNTRIES, COUNTRY_NAMES
@@ -18,7 +19,8 @@ class SharedChoicesSelect(forms.Select):
     """A Select whose (long, never-changing) choices are shared by every copy instead of re-normalised per form,
     and whose HTML is rendered once per process for each name, value, attributes and language: Django renders an
     option through three included templates, and the country list's 250 options were two thirds of the CPU of a
-    petition page rendered for a signed-in visitor or a form sent back with an error (measured: 63 ms a page)."""
+    petition page rendered for a signed-in visitor or a form sent back with an error (bench/README.md, "Measured
+    history")."""
 
     _rendered: dict = {}
 
@@ -42,7 +44,7 @@ class SharedChoicesSelect(forms.Select):
 class _SharedField:
     """A field that every form instance shares. Django deep-copies each form's fields so that one instance may
     change its own; the signing form changes none per request (postal_code is copied first, see SignForm), and the
-    copies cost 0.4 ms of a 2 ms signature, measured."""
+    copies were a large share of a signature's cost."""
 
     def __deepcopy__(self, memo):
         return self
@@ -65,7 +67,7 @@ def _no_markup(value: str) -> str:
     return value
 
 
-class SignForm(forms.Form):
+class SignForm(PlainFieldsCleanMixin, forms.Form):
     """The signing form: no account needed. Hidden fields carry where the signer came from."""
 
     first_name = SharedCharField(
@@ -124,20 +126,6 @@ class SignForm(forms.Form):
             postal_code.required = True
         else:
             postal_code.help_text = _("Optional.")
-
-    def _clean_fields(self):
-        """Django's own loop, minus a BoundField per field: those are built when the form is shown, and this form is
-        validated on every signature of a surge but shown only when something is wrong (measured: 0.1 ms a
-        signature). Its fields are all plain: no files, none disabled."""
-        for name, field in self.fields.items():
-            value = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
-            try:
-                self.cleaned_data[name] = field.clean(value)
-                clean = getattr(self, f"clean_{name}", None)
-                if clean is not None:
-                    self.cleaned_data[name] = clean()
-            except forms.ValidationError as error:
-                self.add_error(name, error)
 
     def clean_country(self):
         code = self.cleaned_data["country"]

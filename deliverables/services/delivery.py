@@ -42,7 +42,7 @@ from deliverables.models import (
     LetterCompile,
     PacketExport,
 )
-from deliverables.private_files import private_path
+from deliverables.private_files import private_delete, private_path
 from petitions.models import Petition, PetitionStatus
 from petitions.services.errors import PetitionStateError
 from petitions.services.lifecycle import petition_close, petition_mark_delivered
@@ -102,7 +102,7 @@ def delivery_create(
         raise DeliveryError("Choose at least one document to send.")
     if any(e.petition_id != petition.pk for e in exports) or any(c.letter.petition_id != petition.pk for c in compiles):
         raise DeliveryError("Those documents belong to another petition.")
-    if any(e.state != "done" for e in exports) or any(c.state != JobState.DONE for c in compiles):
+    if any(e.state != JobState.DONE for e in exports) or any(c.state != JobState.DONE for c in compiles):
         raise DeliveryError("Only finished documents can be delivered; wait for them or choose others.")
     if any(e.include_emails for e in exports):
         raise DeliveryError("A packet with signers' e-mail addresses is never sent to the decision maker.")
@@ -365,8 +365,6 @@ def deliverables_files_expire(*, now: datetime | None = None) -> int:
     compiled letter PDFs (the compile row keeps its number, count and checksum; compiling again makes a new one).
     Returns how many files went."""
     from datetime import timedelta
-
-    from deliverables.private_files import private_delete
 
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.VIGIL_DELIVERED_FILE_EXPIRY_DAYS)

@@ -31,7 +31,8 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from core.jobs import enqueue
-from deliverables.models import PacketExport, PacketKind, PrivateDownload
+from core.sanitize import strip_tags_to_text
+from deliverables.models import JobState, PacketExport, PacketKind, PrivateDownload
 from deliverables.pdf import BIDI_AND_INVISIBLE, clean_text, fit, fonts_register, page_size, wrap
 from deliverables.private_files import atomic_private_file, private_delete, private_parts_remove, private_parts_sweep
 from signatures.countries import country_name
@@ -39,7 +40,6 @@ from signatures.models import Signature, SignatureState
 
 logger = logging.getLogger(__name__)
 
-QUEUED, RUNNING, DONE, FAILED, EXPIRED = "queued", "running", "done", "failed", "expired"
 LOCK_NAMESPACE = 7_306  # pg_try_advisory_xact_lock(namespace, job id)
 
 
@@ -71,10 +71,10 @@ def _safe(column: str) -> str:
 def _clean_rows_sql(*, petition_id: int, include_emails: bool) -> str:
     """Confirmed signatures in packet order, with invisible characters removed.
 
-    Measured on 150,000 rows: translate() on every cell doubled the cost of the whole COPY, so one regular
-    expression per row finds the rare rows that need it, and only those are translated. OFFSET 0 keeps PostgreSQL
-    from folding the subqueries together (which would evaluate the test once per reference). Sorting with the "C"
-    collation is byte order: stable across servers, and cheaper than a linguistic sort.
+    translate() on every cell doubles the cost of the whole COPY (bench/README.md), so one regular expression per
+    row finds the rare rows that need it, and only those are translated. OFFSET 0 keeps PostgreSQL from folding
+    the subqueries together (which would evaluate the test once per reference). Sorting with the "C" collation is
+    byte order: stable across servers, and cheaper than a linguistic sort.
     """
     table = Signature._meta.db_table
     email = ", email AS e" if include_emails else ""
@@ -268,7 +268,7 @@ class _RunResult:
 def packet_export_run(*, export_id: int, now: datetime | None = None) -> PacketExport | None:
     """Build the packet's file. Safe to run twice, at once or after a worker died: see the module's docstring."""
     export = PacketExport.objects.select_related("petition").filter(pk=export_id).first()
-    if export is None or export.state in (DONE, EXPIRED):
+    if export is None or export.state in (JobState.DONE, JobState.EXPIRED):
         return export
     name = packet_file_name(export)
     progress = JobProgress(table=PacketExport._meta.db_table, job_id=export.pk)
@@ -283,12 +283,12 @@ def packet_export_run(*, export_id: int, now: datetime | None = None) -> PacketE
                     logger.info("Packet %s is being built by another worker", export.pk)
                     return export
             current = PacketExport.objects.filter(pk=export.pk).values_list("state", flat=True).first()
-            if current in (DONE, EXPIRED, None):
+            if current in (JobState.DONE, JobState.EXPIRED, None):
                 return export
             private_parts_remove(name)
             total = Signature.objects.filter(petition_id=export.petition_id, state=SignatureState.CONFIRMED).count()
             progress.set(
-                state=RUNNING,
+                state=JobState.RUNNING,
                 started_at=timezone.now(),
                 rows_total=total,
                 rows_done=0,
@@ -301,7 +301,7 @@ def packet_export_run(*, export_id: int, now: datetime | None = None) -> PacketE
                 result = _pdf_write(export=export, name=name, total=total, progress=progress, now=now)
         finished = now or timezone.now()
         progress.set(
-            state=DONE,
+            state=JobState.DONE,
             rows_total=result.rows,
             rows_done=result.rows,
             file_name=name,
@@ -320,8 +320,8 @@ def packet_export_run(*, export_id: int, now: datetime | None = None) -> PacketE
 
 def packet_export_fail(*, export_id: int, error: str) -> None:
     """Record a permanent failure where the organiser sees it."""
-    PacketExport.objects.filter(pk=export_id).exclude(state__in=[DONE, EXPIRED]).update(
-        state=FAILED, error=error[:2000], finished_at=timezone.now()
+    PacketExport.objects.filter(pk=export_id).exclude(state__in=[JobState.DONE, JobState.EXPIRED]).update(
+        state=JobState.FAILED, error=error[:2000], finished_at=timezone.now()
     )
 
 
@@ -351,8 +351,6 @@ def _pdf_rows_sql(petition_id: int) -> str:
 
 def _pdf_write(*, export: PacketExport, name: str, total: int, progress: JobProgress, now) -> _RunResult:
     from reportlab.pdfgen.canvas import Canvas
-
-    from core.sanitize import strip_tags_to_text
 
     petition = export.petition
     rows_checksum = packet_rows_checksum(petition_id=petition.pk)
@@ -584,9 +582,11 @@ def packet_exports_expire(*, now: datetime | None = None) -> int:
     """Delete the files of packets past their expiry (the rows stay, marked expired) and leftover temporary files."""
     now = now or timezone.now()
     done = 0
-    for export in PacketExport.objects.filter(state=DONE, expires_at__lte=now).only("pk", "file_name"):
+    for export in PacketExport.objects.filter(state=JobState.DONE, expires_at__lte=now).only("pk", "file_name"):
         private_delete(export.file_name)
-        done += PacketExport.objects.filter(pk=export.pk, state=DONE).update(state=EXPIRED, file_name="")
+        done += PacketExport.objects.filter(pk=export.pk, state=JobState.DONE).update(
+            state=JobState.EXPIRED, file_name=""
+        )
     private_parts_sweep(older_than_seconds=settings.VIGIL_LONG_TASK_TIME_LIMIT + 3600)
     return done
 
@@ -596,7 +596,7 @@ def packet_exports_requeue_stale(*, now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.VIGIL_LONG_TASK_TIME_LIMIT + 60)
     stale = list(
-        PacketExport.objects.filter(state__in=[QUEUED, RUNNING], created_at__lt=cutoff)
+        PacketExport.objects.filter(state__in=[JobState.QUEUED, JobState.RUNNING], created_at__lt=cutoff)
         .exclude(heartbeat_at__gte=cutoff)
         .values_list("pk", flat=True)[:100]
     )

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.services.deletion import AccountDeletionRefused
+from core.links import absolute_url
 from core.mail import outbound_email_queue
 from petitions.models import (
     MembershipRole,
@@ -48,7 +49,7 @@ def petition_invite(*, petition: Petition, email: str, role: str, by, now: datet
             "petition": petition,
             "role": invitation.get_role_display(),
             "by": by.public_name if by else "",
-            "url": f"{settings.VIGIL_LINK_SCHEME}://{settings.VIGIL_SITE_DOMAIN}{link}",
+            "url": absolute_url(link),
             "max_age_days": settings.VIGIL_INVITATION_MAX_AGE_DAYS,
             "site_name": settings.SITE_NAME,
         }

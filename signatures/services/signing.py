@@ -9,11 +9,11 @@
   On PostgreSQL the new signature costs one statement and one round trip (see `_SIGN_SQL`):
   `WITH s AS (INSERT INTO signature ... ON CONFLICT (petition_id, canonical_email) DO NOTHING RETURNING id)
   INSERT INTO outbox ... SELECT ... FROM s`. Both rows commit together (one statement is one transaction in
-  autocommit), so there is no savepoint, no IntegrityError to catch and no model instance to build. What it
-  replaced, measured per request on this machine: two ORM inserts in a savepoint (~2 ms), rendering two e-mail
-  templates (~1.5 ms; now done by the worker at delivery, from `render_kind="signature"` and a small JSON
-  context, see `signature_mail_render`) and a Celery publish after commit (~2 ms; the outbox pump now delivers
-  in batches, core.services.outbound_email_pump). Other databases (the embedded SQLite default) take the ORM path.
+  autocommit), so there is no savepoint, no IntegrityError to catch and no model instance to build. It replaced
+  two ORM inserts in a savepoint, two e-mail templates rendered in the request (the worker renders them at
+  delivery, from `render_kind="signature"` and a small JSON context, see `signature_mail_render`) and a Celery
+  publish after commit (the outbox pump delivers in batches, core.services.outbox.outbound_email_pump);
+  bench/README.md has the figures. Other databases (the embedded SQLite default) take the ORM path.
 - `signature_confirm` and `signature_withdraw` take the e-mailed tokens; each is a conditional UPDATE, so a reused
   link or a double click does nothing twice.
 - Counts are not touched here: see services/counts.py.
@@ -255,7 +255,7 @@ def _signatures_for_mail(ids) -> dict:
 
 def _link_pattern(name: str) -> str:
     """The absolute address of a token link with "{token}" in place of the token, reversed once per process and
-    site address (the pump renders thousands of e-mails in a surge; reversing two links each cost 0.1 ms)."""
+    site address (the pump renders thousands of e-mails in a surge)."""
     return _link_pattern_for(name, settings.VIGIL_LINK_SCHEME, settings.VIGIL_SITE_DOMAIN, settings.ROOT_URLCONF)
 
 
@@ -416,7 +416,7 @@ def _insert_parts(model, values: dict, raw: dict | None = None) -> tuple[str, st
     here. `raw` maps a column to an SQL expression and its parameters, used instead of a value.
 
     Values go to the driver as given except JSON (adapted) and defaults (prepared by their field): calling
-    get_db_prep_save on every field cost 0.35 ms a signature, measured."""
+    get_db_prep_save on every field is measurable on the signing path."""
     raw = raw or {}
     columns, fields = _insert_plan(model, frozenset(raw))
     placeholders, params = [], []

@@ -148,7 +148,8 @@ class Stack:
     def open_petition(self, slug: str) -> int:
         return int(self.manage(
             "from petitions.models import Petition\n"
-            "from petitions.services.editing import petition_create\nfrom petitions.services.lifecycle import petition_open\n"
+            "from petitions.services.editing import petition_create\n"
+            "from petitions.services.lifecycle import petition_open\n"
             f"p = petition_create(petition=Petition(slug={slug!r}, title='Drill {slug}', target_name='Someone',"
             " ask='Hold.', body='<p>Drill.</p>', goal=1000), by=None)\n"
             "petition_open(petition=p)\nprint(p.pk)"
