@@ -4,6 +4,26 @@ from core.jobs import enqueue
 from core.models import OutboundEmail
 
 
+class JobRowAdmin(admin.ModelAdmin):
+    """Rows that the services and the worker write (jobs, deliveries): staff read every field and add none here."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields or [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class RecordAdmin(JobRowAdmin):
+    """A record (a log, the ledger): read here, never changed or deleted here."""
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(admin.ModelAdmin):
     list_display = ["subject", "recipients", "status", "attempts", "created_at", "sent_at"]

@@ -3,6 +3,7 @@ Jobs and logs are read-only here: they are made by the organiser pages and the w
 
 from django.contrib import admin
 
+from core.admin import JobRowAdmin, RecordAdmin
 from deliverables.models import (
     Delivery,
     DeliveryItem,
@@ -38,14 +39,10 @@ class LetterAdmin(admin.ModelAdmin):
 
 
 @admin.register(LetterCompile)
-class LetterCompileAdmin(admin.ModelAdmin):
+class LetterCompileAdmin(JobRowAdmin):
     list_display = ["letter", "number", "state", "signatory_count", "created_at", "finished_at"]
     list_filter = ["state"]
     list_select_related = ["letter"]
-    readonly_fields = [f.name for f in LetterCompile._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
 
 class DeliveryItemInline(admin.TabularInline):
@@ -60,32 +57,18 @@ class DeliveryItemInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(JobRowAdmin):
     list_display = ["petition", "method", "state", "recipient_name", "created_at", "delivered_at"]
     list_filter = ["method", "state"]
     list_select_related = ["petition"]
-    readonly_fields = [f.name for f in Delivery._meta.fields]
     inlines = [DeliveryItemInline]
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
 
 @admin.register(DeliveryLog)
-class DeliveryLogAdmin(admin.ModelAdmin):
+class DeliveryLogAdmin(RecordAdmin):
     list_display = ["at", "petition", "event", "to", "by", "message_id"]
     list_filter = ["event"]
     list_select_related = ["petition", "by"]
-    readonly_fields = [f.name for f in DeliveryLog._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(SignOn)
@@ -100,29 +83,15 @@ class SignOnAdmin(admin.ModelAdmin):
 
 
 @admin.register(PacketExport)
-class PacketExportAdmin(admin.ModelAdmin):
+class PacketExportAdmin(JobRowAdmin):
     list_display = ["petition", "kind", "include_emails", "state", "rows_done", "rows_total", "created_at",
                     "expires_at"]  # fmt: skip
     list_filter = ["kind", "state"]
     list_select_related = ["petition"]
-    readonly_fields = [f.name for f in PacketExport._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
 
 @admin.register(PrivateDownload)
-class PrivateDownloadAdmin(admin.ModelAdmin):
+class PrivateDownloadAdmin(RecordAdmin):
     list_display = ["at", "petition", "kind", "user", "file_name"]
     list_filter = ["kind"]
     list_select_related = ["petition", "user"]
-    readonly_fields = [f.name for f in PrivateDownload._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

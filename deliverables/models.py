@@ -116,17 +116,13 @@ class JobState(models.TextChoices):
     EXPIRED = "expired", _("Expired")
 
 
-class LetterCompile(models.Model):
-    """One compiled PDF of a letter: a new numbered version each time; earlier ones stay."""
+class Job(models.Model):
+    """What every long job (a compile, a packet export) records: its state, its progress in rows (which the page
+    polls), its file once complete, its error, and the times a stale-job sweep looks at."""
 
-    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="compiles")
-    number = models.PositiveIntegerField()
-    letter_version = models.ForeignKey(LetterVersion, on_delete=models.PROTECT, related_name="compiles")
     state = models.CharField(max_length=8, choices=JobState.choices, default=JobState.QUEUED)
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)
-    signatory_count = models.PositiveIntegerField(default=0)
-    checksum = models.CharField(max_length=64, blank=True, help_text=_("SHA-256 of the PDF file."))
     # Relative to VIGIL_PRIVATE_ROOT; set only once the file is complete (it is written under a temporary name).
     file_name = models.CharField(max_length=300, blank=True)
     file_size = models.PositiveBigIntegerField(default=0)
@@ -137,6 +133,25 @@ class LetterCompile(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def percent(self) -> int:
+        if self.state == JobState.DONE:
+            return 100
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
+
+
+class LetterCompile(Job):
+    """One compiled PDF of a letter: a new numbered version each time; earlier ones stay."""
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="compiles")
+    number = models.PositiveIntegerField()
+    letter_version = models.ForeignKey(LetterVersion, on_delete=models.PROTECT, related_name="compiles")
+    signatory_count = models.PositiveIntegerField(default=0)
+    checksum = models.CharField(max_length=64, blank=True, help_text=_("SHA-256 of the PDF file."))
 
     class Meta:
         db_table = "petitions_lettercompile"  # kept from before the app existed: no row moved
@@ -152,12 +167,6 @@ class LetterCompile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.letter} · compile {self.number}"
-
-    @property
-    def percent(self) -> int:
-        if self.state == JobState.DONE:
-            return 100
-        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
 
 
 class DeliveryMethod(models.TextChoices):
@@ -415,27 +424,15 @@ class PacketKind(models.TextChoices):
     PDF = "pdf", _("Printable packet (PDF)")
 
 
-class PacketExport(models.Model):
+class PacketExport(Job):
     """A signature packet being built, or built, for a petition's organisers. The file is private and expires."""
 
     petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="packet_exports")
     kind = models.CharField(max_length=3, choices=PacketKind.choices)
     include_emails = models.BooleanField(default=False)
-    state = models.CharField(max_length=8, choices=JobState.choices, default=JobState.QUEUED)
-    rows_total = models.PositiveIntegerField(default=0)
-    rows_done = models.PositiveIntegerField(default=0)
     # SHA-256 of the rows, as the CSV without e-mail addresses in packet order (printed on the PDF's cover).
     rows_checksum = models.CharField(max_length=64, blank=True)
     file_checksum = models.CharField(max_length=64, blank=True)
-    file_name = models.CharField(max_length=300, blank=True)
-    file_size = models.PositiveBigIntegerField(default=0)
-    error = models.TextField(blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -454,12 +451,6 @@ class PacketExport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {self.petition_id} ({self.state})"
-
-    @property
-    def percent(self) -> int:
-        if self.state == JobState.DONE:
-            return 100
-        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
 
 
 class PrivateDownload(models.Model):

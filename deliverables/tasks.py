@@ -5,45 +5,53 @@ exceeds; transient database and connection errors are retried with backoff, anyt
 row, where the organiser sees it.
 """
 
+from collections.abc import Callable
+
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from core.jobs import TRANSIENT_ERRORS, enqueue, long_job_options
 from deliverables.services.delivery import delivery_send, delivery_updates_send
-from deliverables.services.letters import compiles_requeue_stale, letter_compile_fail, letter_compile_run
+from deliverables.services.jobs import jobs_requeue_stale
+from deliverables.services.letters import letter_compile_fail, letter_compile_run
 from deliverables.services.packets import (
     packet_export_fail,
     packet_export_run,
     packet_exports_expire,
-    packet_exports_requeue_stale,
 )
 from deliverables.services.signons import signon_logo_render
 
 
-@shared_task(**long_job_options())
-def letter_compile_task(self, compile_id: int) -> None:
+def _long_job(run: Callable[[], object], fail: Callable[[str], object], *, what: str) -> None:
+    """Run a job; a job past its soft time limit, or one that fails for good, is marked failed on its row (where the
+    organiser sees why) and a transient error is left to Celery's retry."""
     try:
-        letter_compile_run(compile_id=compile_id)
+        run()
     except SoftTimeLimitExceeded:
-        letter_compile_fail(compile_id=compile_id, error="Compiling took longer than the time allowed for it.")
+        fail(f"{what} took longer than the time allowed for it.")
     except TRANSIENT_ERRORS:
         raise
     except Exception as exc:
-        letter_compile_fail(compile_id=compile_id, error=f"Compiling failed: {exc}")
+        fail(f"{what} failed: {exc}")
         raise
+
+
+@shared_task(**long_job_options())
+def letter_compile_task(self, compile_id: int) -> None:
+    _long_job(
+        lambda: letter_compile_run(compile_id=compile_id),
+        lambda error: letter_compile_fail(compile_id=compile_id, error=error),
+        what="Compiling",
+    )
 
 
 @shared_task(**long_job_options())
 def packet_export_task(self, export_id: int) -> None:
-    try:
-        packet_export_run(export_id=export_id)
-    except SoftTimeLimitExceeded:
-        packet_export_fail(export_id=export_id, error="The export took longer than the time allowed for it.")
-    except TRANSIENT_ERRORS:
-        raise
-    except Exception as exc:
-        packet_export_fail(export_id=export_id, error=f"The export failed: {exc}")
-        raise
+    _long_job(
+        lambda: packet_export_run(export_id=export_id),
+        lambda error: packet_export_fail(export_id=export_id, error=error),
+        what="The export",
+    )
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=5,
@@ -62,7 +70,7 @@ def delivery_updates_task(self, delivery_id: int) -> None:
 
 @shared_task(acks_late=True)
 def deliverables_requeue_stale_task() -> dict:
-    return {"packets": packet_exports_requeue_stale(), "compiles": compiles_requeue_stale()}
+    return jobs_requeue_stale()
 
 
 @shared_task(acks_late=True)

@@ -3,15 +3,17 @@ import contextlib
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import RecordAdmin
 from signatures.email import InvalidEmail, email_canonical, email_masked
 from signatures.models import CountCorrection, IntakeFailure, Signature, SignatureInvalidation
 from signatures.services.intake import signature_intake_failures_retry
 
 
 @admin.register(Signature)
-class SignatureAdmin(admin.ModelAdmin):
-    """Signatures are the signers' own record: staff look them up and read them; signers change them by their links.
-    Search takes an e-mail address in any form and looks up its canonical form."""
+class SignatureAdmin(RecordAdmin):
+    """Signatures are the signers' own record: staff look them up and read them; signers change them by their links,
+    and rows are withdrawn, purged or anonymised by their services only, so the counts stay exact. Search takes an
+    e-mail address in any form and looks up its canonical form."""
 
     list_display = ["pk", "petition", "public_name", "masked_email", "country", "state", "created_at", "confirmed_at"]
     list_filter = ["state", "country"]
@@ -38,15 +40,6 @@ class SignatureAdmin(admin.ModelAdmin):
             with contextlib.suppress(InvalidEmail):
                 term = email_canonical(term)
         return super().get_search_results(request, queryset, term)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # rows are withdrawn, purged or anonymised by their services, so the counts stay exact
 
 
 @admin.register(IntakeFailure)

@@ -12,7 +12,7 @@ two workers from drawing the same one at once, and leftovers of a dead attempt a
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -341,18 +341,3 @@ def _letter_pdf(*, compiled: LetterCompile, signons: list[SignOn], name: str, pr
         canvas.save()
         size = target.commit()
     return size, target.sha256()
-
-
-def compiles_requeue_stale(*, now: datetime | None = None) -> list[int]:
-    """Compiles whose worker went quiet past the long-task limit: queue them again (the job is idempotent)."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.VIGIL_LONG_TASK_TIME_LIMIT + 60)
-    stale = list(
-        LetterCompile.objects.filter(state__in=[JobState.QUEUED, JobState.RUNNING], created_at__lt=cutoff)
-        .exclude(heartbeat_at__gte=cutoff)
-        .values_list("pk", flat=True)[:100]
-    )
-    for compile_id in stale:
-        LetterCompile.objects.filter(pk=compile_id).update(heartbeat_at=now)
-        enqueue("deliverables.tasks.letter_compile_task", compile_id)
-    return stale

@@ -589,18 +589,3 @@ def packet_exports_expire(*, now: datetime | None = None) -> int:
         )
     private_parts_sweep(older_than_seconds=settings.VIGIL_LONG_TASK_TIME_LIMIT + 3600)
     return done
-
-
-def packet_exports_requeue_stale(*, now: datetime | None = None) -> list[int]:
-    """Jobs whose worker went quiet for longer than the long-task limit: queue them again (the job is idempotent)."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.VIGIL_LONG_TASK_TIME_LIMIT + 60)
-    stale = list(
-        PacketExport.objects.filter(state__in=[JobState.QUEUED, JobState.RUNNING], created_at__lt=cutoff)
-        .exclude(heartbeat_at__gte=cutoff)
-        .values_list("pk", flat=True)[:100]
-    )
-    for export_id in stale:
-        PacketExport.objects.filter(pk=export_id).update(heartbeat_at=now)
-        enqueue("deliverables.tasks.packet_export_task", export_id)
-    return stale
