@@ -67,7 +67,19 @@ def _no_markup(value: str) -> str:
     return value
 
 
-class SignForm(PlainFieldsCleanMixin, forms.Form):
+class CanonicalEmailMixin:
+    """An `email` field whose canonical form (what makes a signer the same signer) is kept as `canonical_email`."""
+
+    def clean_email(self):
+        raw = self.cleaned_data["email"]
+        try:
+            self.canonical_email = email_canonical(raw)
+        except InvalidEmail as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return raw.strip()
+
+
+class SignForm(PlainFieldsCleanMixin, CanonicalEmailMixin, forms.Form):
     """The signing form: no account needed. Hidden fields carry where the signer came from."""
 
     first_name = SharedCharField(
@@ -145,14 +157,6 @@ class SignForm(PlainFieldsCleanMixin, forms.Form):
     def clean_region(self):
         return _no_markup(self.cleaned_data["region"])
 
-    def clean_email(self):
-        raw = self.cleaned_data["email"]
-        try:
-            self.canonical_email = email_canonical(raw)
-        except InvalidEmail as exc:
-            raise forms.ValidationError(str(exc)) from exc
-        return raw.strip()
-
     @property
     def is_bot(self) -> bool:
         return bool((self.data.get(HONEYPOT_FIELD) or "").strip())
@@ -182,20 +186,12 @@ class SignForm(PlainFieldsCleanMixin, forms.Form):
         )
 
 
-class ResendForm(forms.Form):
+class ResendForm(CanonicalEmailMixin, forms.Form):
     email = forms.CharField(
         label=_("E-mail address you signed with"),
         max_length=320,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-
-    def clean_email(self):
-        raw = self.cleaned_data["email"]
-        try:
-            self.canonical_email = email_canonical(raw)
-        except InvalidEmail as exc:
-            raise forms.ValidationError(str(exc)) from exc
-        return raw.strip()
 
 
 class MyDataForm(ResendForm):

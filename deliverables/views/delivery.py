@@ -12,7 +12,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from deliverables import selectors as deliverables
 from deliverables.forms import DeliveryForm, PacketForm
-from deliverables.models import JobState
 from deliverables.private_files import private_exists
 from deliverables.services.delivery import DeliveryError, delivery_create, delivery_item_for_token, delivery_outcome
 from deliverables.services.packets import (
@@ -21,7 +20,7 @@ from deliverables.services.packets import (
     packet_export_request,
     packet_may_include_emails,
 )
-from deliverables.views.downloads import private_file_response
+from deliverables.views.downloads import job_file_response, private_file_response
 from petitions import selectors
 from petitions.models import MembershipRole
 from petitions.views.organise import organiser_view
@@ -81,15 +80,13 @@ def organise_packet_download(request: HttpRequest, slug: str, export_id: int) ->
         packet_download_check(export=export, user=request.user, role=role)
     except PacketError as exc:
         raise PermissionDenied(str(exc)) from exc
-    if export.state != JobState.DONE or not private_exists(export.file_name):
-        raise Http404("This packet is not ready, or it has expired.")
-    return private_file_response(
+    return job_file_response(
         request,
+        job=export,
         petition_id=petition.pk,
         kind="packet",
-        object_id=export.pk,
-        file_name=export.file_name,
         content_type="text/csv; charset=utf-8" if export.kind == "csv" else "application/pdf",
+        missing="This packet is not ready, or it has expired.",
     )
 
 

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core import pagecache
 from deliverables import selectors as deliverables
 from deliverables.forms import LetterForm, LetterTextForm, ReviewForm, signon_form_class
-from deliverables.models import JobState, LetterState, SignOn
+from deliverables.models import LetterState, SignOn
 from deliverables.private_files import private_exists
 from deliverables.services.letters import (
     LetterError,
@@ -34,7 +34,7 @@ from deliverables.services.signons import (
     signon_review,
     signon_upload_max_bytes,
 )
-from deliverables.views.downloads import private_file_response
+from deliverables.views.downloads import job_file_response, private_file_response
 from petitions import selectors
 from petitions.models import MembershipRole
 from petitions.views.organise import organiser_view
@@ -281,13 +281,11 @@ def organise_compile_progress(request: HttpRequest, slug: str, compile_id: int) 
 def organise_compile_download(request: HttpRequest, slug: str, compile_id: int) -> HttpResponse:
     petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=ORGANISER)
     compiled = deliverables.compile_for_petition(petition=petition, compile_id=compile_id)
-    if compiled.state != JobState.DONE or not private_exists(compiled.file_name):
-        raise Http404("This compile is not ready.")
-    return private_file_response(
+    return job_file_response(
         request,
+        job=compiled,
         petition_id=petition.pk,
         kind="letter",
-        object_id=compiled.pk,
-        file_name=compiled.file_name,
         content_type="application/pdf",
+        missing="This compile is not ready.",
     )
