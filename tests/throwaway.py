@@ -141,22 +141,12 @@ def _without_pg_environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith("PG")}
 
 
-class ThrowawayPostgres:
-    """A PostgreSQL cluster in root/"data" (trust auth, superuser "postgres"), logging to root/"postgres.log"."""
+class _AsServerUser:
+    """PostgreSQL and PgBouncer refuse to run as root: as root, they run as the "postgres" system user, which must
+    own `root` (and `log`) and be able to reach them."""
 
-    def __init__(self, root: Path, *, port: int | None = None):
-        self.root = Path(root).absolute()
-        self.data = self.root / "data"
-        self.log = self.root / "postgres.log"
-        self.port = port or free_port()
-        self.url = f"postgres://postgres@{HOST}:{self.port}/postgres"
-
-    def __enter__(self) -> "ThrowawayPostgres":
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop(mode="immediate")
+    root: Path
+    log: Path
 
     def _server_user(self) -> pwd.struct_passwd | None:
         if os.geteuid() != 0:
@@ -165,7 +155,7 @@ class ThrowawayPostgres:
             return pwd.getpwnam(POSTGRES_USER)
         except KeyError:
             raise RuntimeError(
-                f"PostgreSQL refuses to run as root and there is no {POSTGRES_USER!r} user to run it: "
+                f"PostgreSQL and PgBouncer refuse to run as root and there is no {POSTGRES_USER!r} user to run them: "
                 "install the postgresql package, which creates it."
             ) from None
 
@@ -193,6 +183,24 @@ class ThrowawayPostgres:
                 needed = stat.S_IXOTH
             if not info.st_mode & needed:
                 parent.chmod(stat.S_IMODE(info.st_mode) | needed)
+
+
+class ThrowawayPostgres(_AsServerUser):
+    """A PostgreSQL cluster in root/"data" (trust auth, superuser "postgres"), logging to root/"postgres.log"."""
+
+    def __init__(self, root: Path, *, port: int | None = None):
+        self.root = Path(root).absolute()
+        self.data = self.root / "data"
+        self.log = self.root / "postgres.log"
+        self.port = port or free_port()
+        self.url = f"postgres://postgres@{HOST}:{self.port}/postgres"
+
+    def __enter__(self) -> "ThrowawayPostgres":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop(mode="immediate")
 
     def _run(self, *args: str, timeout: float) -> subprocess.CompletedProcess:
         """Run a PostgreSQL command (as the server user when we are root); its output goes to the log too."""
@@ -294,6 +302,97 @@ class ThrowawayPostgres:
         finally:
             connection.close()
         return f"postgres://postgres@{HOST}:{self.port}/{name}"
+
+
+PGBOUNCER = "/usr/sbin/pgbouncer"
+
+
+def ensure_pgbouncer() -> str:
+    """The pgbouncer binary (Debian's package, installed with apt-get when missing and we are root)."""
+    binary = shutil.which("pgbouncer") or PGBOUNCER
+    if Path(binary).exists():
+        return binary
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise RuntimeError("The connection-pooler test needs PgBouncer: `sudo apt-get install pgbouncer`.")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "--no-install-recommends", "pgbouncer"]
+    if subprocess.run(install, env=env, stdout=subprocess.DEVNULL).returncode != 0:
+        subprocess.run(["apt-get", "update"], env=env, stdout=subprocess.DEVNULL, check=True)
+        subprocess.run(install, env=env, stdout=subprocess.DEVNULL, check=True)
+    return PGBOUNCER
+
+
+class ThrowawayPgBouncer(_AsServerUser):
+    """PgBouncer in front of a PostgreSQL server, in transaction mode: each transaction may run on a different
+    server connection, and a server connection serves other clients between two transactions of one client. With
+    `pool_size=1` every client shares one server connection, so anything a client leaves set on it (a session-level
+    SET, a lock, a cursor) is seen by the next one."""
+
+    def __init__(self, root: Path, *, server_port: int, port: int | None = None, pool_size: int = 1):
+        self.root = Path(root).absolute()
+        self.log = self.root / "pgbouncer.log"
+        self.server_port = server_port
+        self.port = port or free_port()
+        self.pool_size = pool_size
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "ThrowawayPgBouncer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def start(self, *, timeout: float = 15) -> None:
+        binary = ensure_pgbouncer()
+        self._prepare_root()
+        (self.root / "userlist.txt").write_text(f'"{POSTGRES_USER}" ""\n')
+        config = self.root / "pgbouncer.ini"
+        config.write_text(
+            "[databases]\n"
+            f"* = host={HOST} port={self.server_port}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = {HOST}\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            f"auth_type = trust\nauth_file = {self.root / 'userlist.txt'}\n"
+            f"pool_mode = transaction\ndefault_pool_size = {self.pool_size}\nmax_client_conn = 200\n"
+            "ignore_startup_parameters = extra_float_digits,options\n"
+            f"logfile = {self.log}\nadmin_users = {POSTGRES_USER}\n"
+        )
+        user = self._server_user()
+        if user:
+            for path in (config, self.root / "userlist.txt"):
+                os.chown(path, user.pw_uid, user.pw_gid)
+        as_user = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []} if user else {}
+        self.process = subprocess.Popen(
+            [binary, str(config)], cwd=self.root, env=_without_pg_environment(), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **as_user,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                psycopg2.connect(self.url("postgres"), connect_timeout=2).close()
+                return
+            except psycopg2.OperationalError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(
+            f"PgBouncer on port {self.port} did not start. The last lines of {self.log}:\n{_tail(self.log)}"
+        )
+
+    def url(self, database: str) -> str:
+        return f"postgres://{POSTGRES_USER}@{HOST}:{self.port}/{database}"
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
 
 
 class ThrowawayRedis:

@@ -13,10 +13,12 @@ Two ways deliver a row, and they never both send it:
   crashed before the stamp reached its disk) is stamped by the next pump, not sent again.
 Why a lease and not one transaction holding the batch's row locks: a transaction can only commit all its stamps
 at the end, so a worker dying mid-batch would resend every message it had already sent.
-The pump's own commits (claims, stamps) do not wait for the disk (`synchronous_commit = off` for its run): each is
-visible at once and durable within a fraction of a second; a stamp lost to a crash of PostgreSQL in that fraction
-is covered by the message's mark in the cache (above). Waiting for the disk on every stamp made a surge's
-confirmations leave at the disk's pace, not the mail server's (one flush per message).
+The pump's own commits (claims, stamps) do not wait for the disk: each statement carries its own
+`SET LOCAL synchronous_commit TO off` (one query string, so one transaction; nothing outlives it, which a connection
+pooler in transaction mode needs). Each is visible at once and durable within a fraction of a second; a stamp lost
+to a crash of PostgreSQL in that fraction is covered by the message's mark in the cache (above). Waiting for the
+disk on every stamp made a surge's confirmations leave at the disk's pace, not the mail server's (one flush per
+message).
 """
 
 import logging
@@ -87,6 +89,10 @@ def outbound_email_sweep(*, now: datetime | None = None) -> list[int]:
     )
 
 
+# Sent in the same query string as the statement it speeds up: PostgreSQL runs one query string as one transaction,
+# so the setting ends with it (a session-level SET would stay on a pooled server connection for its next client).
+_NO_DISK_WAIT = "SET LOCAL synchronous_commit TO off;"
+
 _CLAIM_SQL = """
 UPDATE core_outboundemail SET claimed_until = %(until)s
 WHERE id IN (
@@ -109,7 +115,7 @@ def _outbox_claim(*, now: datetime, batch: int) -> list[int]:
     until = now + timedelta(seconds=settings.VIGIL_OUTBOX_CLAIM_SECONDS)
     if connection.vendor == "postgresql":
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_CLAIM_SQL, {"now": now, "until": until, "batch": batch})
+            cursor.execute(_NO_DISK_WAIT + _CLAIM_SQL, {"now": now, "until": until, "batch": batch})
             return sorted(pk for (pk,) in cursor.fetchall())
     with transaction.atomic():  # the embedded SQLite default: one process, so no one to race with
         ids = list(
@@ -133,18 +139,7 @@ def outbound_email_pump(*, batch: int | None = None, max_seconds: float | None =
     """
     batch = batch or settings.VIGIL_OUTBOX_PUMP_BATCH
     max_seconds = settings.VIGIL_OUTBOX_PUMP_MAX_SECONDS if max_seconds is None else max_seconds
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return _pump(batch=batch, max_seconds=max_seconds)
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO off")
-    try:
-        return _pump(batch=batch, max_seconds=max_seconds)
-    finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET synchronous_commit")
-        except Exception:  # a broken connection is discarded anyway, and the setting with it
-            logger.warning("Could not reset synchronous_commit after the outbox pump", exc_info=True)
+    return _pump(batch=batch, max_seconds=max_seconds)
 
 
 def _pump(*, batch: int, max_seconds: float) -> int:
@@ -234,7 +229,8 @@ def _pump_one(*, row: OutboundEmail, transport) -> int:
 
 def _stamp_sent(*, row: OutboundEmail, now: datetime) -> None:
     with connection.cursor() as cursor:  # one prepared statement: the ORM's update() would build it for every message
-        cursor.execute(_STAMP_SQL, [row.attempts + 1, now, now, row.pk])
+        prefix = _NO_DISK_WAIT if connection.vendor == "postgresql" else ""
+        cursor.execute(prefix + _STAMP_SQL, [row.attempts + 1, now, now, row.pk])
 
 
 # Every message handed to the mail server is remembered in the cache for a day (one Redis write), so that a message
