@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 
 from core.jobs import enqueue
 from core.models import OutboundEmail
+from core.storage import private_storage
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +157,9 @@ def delivery_message(row: OutboundEmail, *, connection=None) -> EmailMultiAltern
     if row.body_html:
         message.attach_alternative(row.body_html, "text/html")
     for item in row.attachments:
-        with open(item["path"], "rb") as handle:
+        # A private file by its storage name, so that any worker on any host can read it; "path" is how rows written
+        # before object storage name theirs.
+        handle = private_storage().open(item["private"], "rb") if "private" in item else open(item["path"], "rb")  # noqa: SIM115
+        with handle:
             message.attach(item["filename"], handle.read(), item.get("mimetype"))
     return message

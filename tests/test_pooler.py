@@ -14,6 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+import core.mail as core_mail
 import signatures.services.intake as intake
 from core.services.outbox import outbound_email_pump
 from deliverables.models import JobState
@@ -89,9 +90,15 @@ def _server_connections_state(pooler) -> list[tuple]:
             client.close()
 
 
-def test_sign_drain_confirm_count_export_and_compile_through_pgbouncer(through_pooler, settings, monkeypatch):
+@pytest.fixture(autouse=True)
+def _no_nudges(monkeypatch):
+    """The drain and the pump run here, in the test, not in the suite's worker (which a nudge would wake)."""
+    monkeypatch.setattr(intake, "_nudged_at", float("inf"))
+    monkeypatch.setattr(core_mail, "_pump_nudged_at", float("inf"))
+
+
+def test_sign_drain_confirm_count_export_and_compile_through_pgbouncer(through_pooler, settings):
     settings.VIGIL_SIGN_INTAKE = True
-    monkeypatch.setattr(intake, "_nudged_at", float("inf"))  # the drain runs here, not in a worker
     petition = OpenPetitionFactory()
     owner = organiser_of(petition)
     client = Client()

@@ -14,7 +14,6 @@ VIGIL_DELIVERY_UPDATE_BATCH, each with the key "petition-delivered:<petition>:<s
 
 import logging
 import os
-import shutil
 from datetime import datetime
 
 from django.conf import settings
@@ -42,7 +41,7 @@ from deliverables.models import (
     LetterCompile,
     PacketExport,
 )
-from deliverables.private_files import private_delete, private_path
+from deliverables.private_files import private_copy, private_delete
 from petitions.models import Petition, PetitionStatus
 from petitions.services.errors import PetitionStateError
 from petitions.services.lifecycle import petition_close, petition_mark_delivered
@@ -179,16 +178,7 @@ def _delivery_copy(*, delivery: Delivery, item: DeliveryItem) -> tuple[str, str]
     source_name = item.export.file_name if item.export_id else item.compile.file_name
     filename = os.path.basename(source_name)
     name = f"deliveries/{delivery.petition_id}/{delivery.pk}/{filename}"
-    target = private_path(name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        temp = target.with_name(f".{target.name}.link.part")
-        temp.unlink(missing_ok=True)
-        try:
-            os.link(private_path(source_name), temp)
-        except OSError:
-            shutil.copyfile(private_path(source_name), temp)
-        os.replace(temp, target)
+    private_copy(source_name, name)
     return name, filename
 
 
@@ -208,7 +198,7 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> Delivery 
             if not as_link:
                 budget -= item.file_size
                 mimetype = "text/csv" if filename.endswith(".csv") else "application/pdf"
-                attachments.append({"filename": filename, "path": str(private_path(name)), "mimetype": mimetype})
+                attachments.append({"filename": filename, "private": name, "mimetype": mimetype})
             DeliveryItem.objects.filter(pk=item.pk).update(file_name=name, as_link=as_link)
             item.file_name, item.as_link = name, as_link
             if as_link:

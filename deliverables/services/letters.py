@@ -11,6 +11,7 @@ Running it twice, or again after a worker died, does no harm: a done compile is 
 two workers from drawing the same one at once, and leftovers of a dead attempt are removed first.
 """
 
+import io
 import logging
 from datetime import datetime
 
@@ -207,15 +208,16 @@ def letter_compile_run(*, compile_id: int, now: datetime | None = None) -> Lette
     return compiled
 
 
-def _logo_path(signon: SignOn) -> str | None:
+def _logo_image(signon: SignOn) -> io.BytesIO | None:
+    """The logo's JPEG rendition, read through the media storage (a local folder or the object store)."""
     name = signon.logo_rendition("jpeg")
     if not name:
         return None
     try:
-        path = default_storage.path(name)
-    except NotImplementedError:
+        with default_storage.open(name, "rb") as handle:
+            return io.BytesIO(handle.read())
+    except OSError:
         return None
-    return path
 
 
 def _letter_pdf(*, compiled: LetterCompile, signons: list[SignOn], name: str, progress: JobProgress, now):
@@ -288,10 +290,10 @@ def _letter_pdf(*, compiled: LetterCompile, signons: list[SignOn], name: str, pr
                     need(cell_h)
                 x = margin + column * cell_w
                 top = state["y"]
-                path = _logo_path(signon)
-                if path:
+                logo = _logo_image(signon)
+                if logo:
                     try:
-                        reader = ImageReader(path)
+                        reader = ImageReader(logo)
                         iw, ih = reader.getSize()
                         scale = min((cell_w - 14) / iw, logo_h / ih)
                         canvas.drawImage(

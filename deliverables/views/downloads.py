@@ -4,7 +4,7 @@ from django.http import FileResponse, Http404, HttpRequest
 
 from core.net import client_ip
 from deliverables.models import Job, JobState
-from deliverables.private_files import private_exists, private_path
+from deliverables.private_files import private_exists, private_open
 from deliverables.services.packets import private_download_log
 from signatures.services.signing import client_address_hash
 
@@ -28,7 +28,7 @@ def private_file_response(
         ip_hash=client_address_hash(client_ip(request)),
     )
     return FileResponse(
-        open(private_path(file_name), "rb"),  # noqa: SIM115 (FileResponse closes it)
+        private_open(file_name),  # FileResponse closes it
         as_attachment=True,
         filename=filename or file_name.rsplit("/", 1)[-1],
         content_type=content_type,

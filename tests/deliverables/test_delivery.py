@@ -1,13 +1,12 @@
 """Delivery: by e-mail through the outbox (attached or as expiring links), or recorded by hand; once only; the log;
 the petition moves to delivered; signers who agreed hear about it, in batches, once each."""
 
-from pathlib import Path
-
 import pytest
 from django.urls import reverse
 
 from core.models import OutboundEmail
 from deliverables.models import DeliveryEvent, DeliveryLog, DeliveryState, PrivateDownload
+from deliverables.private_files import private_open
 from deliverables.services.delivery import DeliveryError, delivery_create, delivery_send, delivery_updates_send
 from deliverables.services.letters import letter_compile_request, letter_compile_run
 from deliverables.services.packets import packet_export_request, packet_export_run
@@ -50,7 +49,9 @@ def test_email_delivery_goes_once_with_attachments_and_moves_the_petition(closed
     assert delivery.state == DeliveryState.SENT and delivery.message_id == row.message_id
     assert row.to == ["ceo@megacorp.example"] and "With our compliments." in row.body_text
     assert {a["mimetype"] for a in row.attachments} == {"application/pdf"} and len(row.attachments) == 2
-    assert all(Path(a["path"]).read_bytes()[:5] == b"%PDF-" for a in row.attachments)
+    for attachment in row.attachments:  # named in the private storage, which any worker on any host can read
+        with private_open(attachment["private"]) as handle:
+            assert handle.read(5) == b"%PDF-"
     sent = DeliveryLog.objects.get(delivery=delivery, event=DeliveryEvent.SENT)
     assert sent.to == "ceo@megacorp.example" and sent.by == user and sent.message_id == row.message_id
     assert "Signatures (PDF" in sent.what
