@@ -55,6 +55,10 @@ class Stack:
         self.logs = root / "logs"
         self.processes: dict[str, subprocess.Popen] = {}
         self.database_url = ""
+        # Settings for every process, and for one process by name ("web", "worker", "beat", "manage"): a test may run
+        # the parts as if each were on a host of its own.
+        self.extra_env: dict[str, str] = {}
+        self.host_env: dict[str, dict[str, str]] = {}
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
 
@@ -81,6 +85,7 @@ class Stack:
             "DJANGO_LOG_LEVEL": "WARNING",
             "DJANGO_MEDIA_ROOT": str(self.root / "media"),
             "VIGIL_PRIVATE_ROOT": str(self.root / "private"),
+            **self.extra_env,
         }
 
     def start(self) -> None:
@@ -103,7 +108,8 @@ class Stack:
 
     def _spawn(self, name: str, command: list[str]) -> None:
         with open(self.logs / f"{name}.log", "ab") as log:
-            self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=self.env(), stdout=log,
+            env = {**self.env(), **self.host_env.get(name, {})}
+            self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
                                                     stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
 
     def stop(self) -> None:
@@ -141,7 +147,8 @@ class Stack:
 
     def manage(self, code: str) -> str:
         """Run Python with Django set up on the stack's settings; returns what it printed."""
-        done = subprocess.run([PY, "-c", f"import django; django.setup()\n{code}"], cwd=ROOT, env=self.env(),
+        env = {**self.env(), **self.host_env.get("manage", {})}
+        done = subprocess.run([PY, "-c", f"import django; django.setup()\n{code}"], cwd=ROOT, env=env,
                               check=True, capture_output=True, text=True)  # fmt: skip
         return done.stdout
 

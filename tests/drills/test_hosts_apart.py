@@ -1,0 +1,167 @@
+"""The parts apart: a web server and a worker that share no disk, as if on two hosts (var directories of their own),
+with every file in an S3-compatible object store (moto's server, in a process of its own). What one writes, the other
+reads through the store:
+- a logo uploaded through the web is rendered by the worker and shown on the public page;
+- a packet made by the worker and delivered by it is downloaded through the web, from a link the delivery e-mailed.
+"""
+
+import io
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from PIL import Image
+
+from tests.drills.stack import Stack
+from tests.throwaway import ensure_installed, free_port
+
+BUCKET = "vigil-hosts"
+KEYS = {"aws_access_key_id": "hosts-key", "aws_secret_access_key": "hosts-secret", "region_name": "us-east-1"}
+
+
+@pytest.fixture(scope="module")
+def object_store(tmp_path_factory):
+    port = free_port()
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=log, stderr=log)  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}"
+    client = boto3.client("s3", endpoint_url=endpoint, **KEYS)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            client.create_bucket(Bucket=BUCKET)
+            break
+        except Exception:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise
+            time.sleep(0.1)
+    yield endpoint, client
+    server.terminate()
+    server.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def hosts(object_store, tmp_path_factory):
+    endpoint, client = object_store
+    ensure_installed()
+    root = tmp_path_factory.mktemp("hosts")
+    site = Stack(root)
+    site.extra_env = {
+        "VIGIL_S3_BUCKET": BUCKET,
+        "VIGIL_S3_ENDPOINT_URL": endpoint,
+        "VIGIL_S3_REGION": KEYS["region_name"],
+        "VIGIL_S3_ACCESS_KEY_ID": KEYS["aws_access_key_id"],
+        "VIGIL_S3_SECRET_ACCESS_KEY": KEYS["aws_secret_access_key"],
+        "VIGIL_DELIVERY_MAX_ATTACHMENT_BYTES": "0",  # every delivered file goes as a link the web serves
+    }
+    for host in ("web", "worker", "beat", "manage"):
+        var = root / f"host-{host}"
+        site.host_env[host] = {"DJANGO_VAR_DIR": str(var), "DJANGO_MEDIA_ROOT": str(var / "media"),
+                               "VIGIL_PRIVATE_ROOT": str(var / "private")}  # fmt: skip
+    try:
+        site.start()
+        yield site, client, root
+    finally:
+        site.stop()
+
+
+def _logo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (400, 160), (30, 90, 160)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _wait(predicate, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.2)
+    return None
+
+
+def _keys(client, prefix: str) -> list[str]:
+    return [item["Key"] for item in client.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])]
+
+
+def test_what_one_host_writes_the_other_serves(hosts):
+    site, client, root = hosts
+    site.open_petition("apart")
+    site.manage(
+        "from petitions.models import Petition\n"
+        "from deliverables.services.letters import letter_create, letter_open\n"
+        "p = Petition.objects.get(slug='apart')\n"
+        "letter_open(letter=letter_create(petition=p, kind='coalition', slug='coalition', title='Stop it',"
+        " body='Dear CEO,', by=None))\n"
+    )
+
+    # A logo uploaded through the web: stored in the bucket by the web, rendered by the worker.
+    session = requests.Session()
+    page = f"http://127.0.0.1:{site.port}/petitions/apart/letters/coalition/"
+    session.get(page)
+    token = session.cookies["csrftoken"]
+    form = {"name": "Open Rights Group", "website": "https://openrights.example/", "signer_name": "Ada Lee",
+            "signer_role": "Director", "email": "ada@openrights.example", "csrfmiddlewaretoken": token}  # fmt: skip
+    answer = session.post(
+        page, data=form, files={"logo": ("logo.png", _logo(), "image/png")}, headers={"Referer": page}
+    )
+    assert answer.status_code == 200, answer.text[:2000]
+    renditions = _wait(lambda: [k for k in _keys(client, "media/signons/") if k.endswith(".webp")])
+    assert renditions, f"the worker made no rendition:\n{site.log('worker')[-3000:]}"
+    site.manage(
+        "from deliverables.models import SignOn\n"
+        "from deliverables.services.signons import signon_confirm, signon_confirm_token, signon_review\n"
+        "s = SignOn.objects.get()\n"
+        "signon_confirm(token=signon_confirm_token(signon=s))\n"
+        "signon_review(signon=SignOn.objects.get(), verify=True, by=None)\n"
+    )
+    shown = _wait(lambda: requests.get(page).text if "Open Rights Group" in requests.get(page).text else None)
+    assert shown and any(key.removeprefix("media/") in shown for key in renditions)  # the page shows the rendition
+
+    # A packet made by the worker, delivered by the worker, downloaded through the web from the e-mailed link.
+    site.manage(
+        "from petitions.models import Petition\n"
+        "from signatures.models import Signature\n"
+        "from deliverables.services.packets import packet_export_request\n"
+        "p = Petition.objects.get(slug='apart')\n"
+        "packet_export_request(petition=p, kind='csv', include_emails=False, by=None, role='owner')\n"
+    )
+    done = _wait(lambda: site.sql("SELECT id, file_name FROM signatures_packetexport WHERE state = 'done'"), 60)
+    assert done, f"the worker made no packet:\n{site.log('worker')[-3000:]}"
+    [(export_id, file_name)] = done
+    assert f"private/{file_name}" in _keys(client, "private/packets/")
+    site.manage(
+        "from petitions.models import Petition\n"
+        "from deliverables.models import PacketExport\n"
+        "from deliverables.services.delivery import delivery_create\n"
+        "Petition.objects.filter(slug='apart').update(target_email='ceo@megacorp.example')\n"
+        f"delivery_create(petition=Petition.objects.get(slug='apart'), method='email',"
+        f" exports=[PacketExport.objects.get(pk={export_id})], compiles=[], by=None, message='Here.')\n"
+    )
+    link = _wait(lambda: _delivered_link(site.mail_dir), 60)
+    assert link, f"no delivery e-mail:\n{site.log('worker')[-3000:]}"
+    download = requests.get(f"http://127.0.0.1:{site.port}{link}")
+    stored = client.get_object(Bucket=BUCKET, Key=f"private/{file_name}")["Body"].read()
+    assert download.status_code == 200 and download.content == stored
+
+    # Neither host kept a file of its own.
+    for host in ("web", "worker"):
+        local = [p for p in (root / f"host-{host}").rglob("*") if p.is_file() and p.parent.name != "static"]
+        assert not [p for p in local if "media" in p.parts or "private" in p.parts], local
+
+
+def _delivered_link(mail_dir: Path) -> str | None:
+    for message in mail_dir.glob("*.log"):
+        found = re.search(r"/petitions/delivered/[^\s]+/", message.read_text(errors="replace"))
+        if found:
+            return found.group(0)
+    return None
