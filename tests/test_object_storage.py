@@ -4,11 +4,7 @@ on a free port): uploads and renditions under "media/", packets, compiled letter
 and retention deletes the objects, not only the rows."""
 
 import os
-import subprocess
-import sys
-import time
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from django.core import mail
@@ -29,38 +25,17 @@ from petitions.services.editing import petition_image_render
 from tests.deliverables.factories import OpenLetterFactory, SignOnFactory, organiser_of
 from tests.factories import image_bytes
 from tests.petitions.factories import ConfirmedSignatureFactory, OpenPetitionFactory
-from tests.throwaway import free_port
+from tests.throwaway import ThrowawayS3
 
 pytestmark = pytest.mark.django_db
 
 BUCKET = "vigil-test"
-CREDENTIALS = {"aws_access_key_id": "test-key", "aws_secret_access_key": "test-secret", "region_name": "us-east-1"}
 
 
 @pytest.fixture(scope="module")
 def object_store(tmp_path_factory):
-    """moto's S3 server in a process of its own, with one empty bucket."""
-    port = free_port()
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    client = boto3.client("s3", endpoint_url=endpoint, **CREDENTIALS)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.create_bucket(Bucket=BUCKET)
-            break
-        except Exception:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise
-            time.sleep(0.1)
-    yield endpoint, client
-    server.terminate()
-    server.wait(timeout=10)
-    log.close()
+    with ThrowawayS3(tmp_path_factory.mktemp("s3"), bucket=BUCKET) as store:
+        yield store
 
 
 @pytest.fixture
@@ -72,14 +47,10 @@ def petition(db):
 def s3(object_store, settings, tmp_path):
     """The settings VIGIL_S3_BUCKET produces (config/settings.py), aimed at the test's server; the local folders
     are empty ones, so that anything written there shows."""
-    endpoint, client = object_store
-    s3_options = {
-        "bucket_name": BUCKET,
-        "endpoint_url": endpoint,
-        "region_name": "us-east-1",
-        "access_key": CREDENTIALS["aws_access_key_id"],
-        "secret_key": CREDENTIALS["aws_secret_access_key"],
-    }
+    env = object_store.settings("")
+    s3_options = {"bucket_name": env["BUCKET"], "endpoint_url": env["ENDPOINT_URL"], "region_name": env["REGION"],
+                  "access_key": env["ACCESS_KEY_ID"], "secret_key": env["SECRET_ACCESS_KEY"]}  # fmt: skip
+    client = object_store.client()
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {"BACKEND": "storages.backends.s3.S3Storage",

@@ -1,7 +1,9 @@
-"""Throwaway PostgreSQL and Redis servers, each in a directory of its own, on free ports of 127.0.0.1.
+"""Throwaway servers (PostgreSQL, Redis, PgBouncer, an S3-compatible store), each in a directory of its own, on free
+ports of 127.0.0.1.
 
-Two uses: fault drills, which stop, kill and restart the servers a site is using; and `make test` on a machine where
-nothing answers at the configured addresses (scripts/test starts them through the command line below).
+Uses: fault drills, which stop, kill and restart the servers a site is using; and `make test` on a machine where
+nothing answers at the configured addresses (scripts/test starts them through the command line below); the pooler
+and object-storage tests.
 
     with ThrowawayPostgres(tmp_path / "pg") as pg, ThrowawayRedis(tmp_path / "redis") as rd:
         url = pg.create_database("vigil")
@@ -13,7 +15,8 @@ nothing answers at the configured addresses (scripts/test starts them through th
     python -m tests.throwaway down --dir var/test/services
 
 Everything a server writes (data, logs, sockets, append-only files) stays under its directory. The servers already
-running on this machine (5432, 6379) are never touched. Only the standard library, psycopg2 and redis are used.
+running on this machine (5432, 6379) are never touched. Only the standard library, psycopg2 and redis are used (and
+boto3, which moto brings, for ThrowawayS3).
 """
 
 import argparse
@@ -383,6 +386,69 @@ class ThrowawayPgBouncer(_AsServerUser):
 
     def url(self, database: str) -> str:
         return f"postgres://{POSTGRES_USER}@{HOST}:{self.port}/{database}"
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
+
+
+class ThrowawayS3:
+    """moto's S3-compatible server in a process of its own, on a free port, with one empty bucket."""
+
+    def __init__(self, root: Path, *, bucket: str, port: int | None = None):
+        self.root = Path(root).absolute()
+        self.bucket = bucket
+        self.port = port or free_port()
+        self.endpoint = f"http://{HOST}:{self.port}"
+        self.keys = {"aws_access_key_id": "throwaway-key", "aws_secret_access_key": "throwaway-secret",
+                     "region_name": "us-east-1"}  # fmt: skip
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "ThrowawayS3":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def client(self):
+        import boto3  # a development dependency (moto brings it): only the object-storage tests need it
+
+        return boto3.client("s3", endpoint_url=self.endpoint, **self.keys)
+
+    def settings(self, prefix: str) -> dict[str, str]:
+        """The environment that points Vigil's storages at this server (config/settings.py, VIGIL_S3_*)."""
+        return {
+            f"{prefix}BUCKET": self.bucket,
+            f"{prefix}ENDPOINT_URL": self.endpoint,
+            f"{prefix}REGION": self.keys["region_name"],
+            f"{prefix}ACCESS_KEY_ID": self.keys["aws_access_key_id"],
+            f"{prefix}SECRET_ACCESS_KEY": self.keys["aws_secret_access_key"],
+        }
+
+    def start(self, *, timeout: float = 30) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "moto.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.port)], stdout=log, stderr=log
+            )
+        client = self.client()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client.create_bucket(Bucket=self.bucket)
+                return
+            except Exception:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"moto's S3 server did not start:\n{_tail(self.root / 'moto.log')}") from None
+                time.sleep(0.1)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

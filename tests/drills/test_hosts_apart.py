@@ -7,59 +7,33 @@ reads through the store:
 
 import io
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import boto3
 import pytest
 import requests
 from PIL import Image
 
 from tests.drills.stack import Stack
-from tests.throwaway import ensure_installed, free_port
+from tests.throwaway import ThrowawayS3, ensure_installed
 
 BUCKET = "vigil-hosts"
-KEYS = {"aws_access_key_id": "hosts-key", "aws_secret_access_key": "hosts-secret", "region_name": "us-east-1"}
 
 
 @pytest.fixture(scope="module")
 def object_store(tmp_path_factory):
-    port = free_port()
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=log, stderr=log)  # fmt: skip
-    endpoint = f"http://127.0.0.1:{port}"
-    client = boto3.client("s3", endpoint_url=endpoint, **KEYS)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.create_bucket(Bucket=BUCKET)
-            break
-        except Exception:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise
-            time.sleep(0.1)
-    yield endpoint, client
-    server.terminate()
-    server.wait(timeout=10)
-    log.close()
+    with ThrowawayS3(tmp_path_factory.mktemp("s3"), bucket=BUCKET) as store:
+        yield store
 
 
 @pytest.fixture(scope="module")
 def hosts(object_store, tmp_path_factory):
-    endpoint, client = object_store
+    client = object_store.client()
     ensure_installed()
     root = tmp_path_factory.mktemp("hosts")
     site = Stack(root)
     site.extra_env = {
-        "VIGIL_S3_BUCKET": BUCKET,
-        "VIGIL_S3_ENDPOINT_URL": endpoint,
-        "VIGIL_S3_REGION": KEYS["region_name"],
-        "VIGIL_S3_ACCESS_KEY_ID": KEYS["aws_access_key_id"],
-        "VIGIL_S3_SECRET_ACCESS_KEY": KEYS["aws_secret_access_key"],
+        **object_store.settings("VIGIL_S3_"),
         "VIGIL_DELIVERY_MAX_ATTACHMENT_BYTES": "0",  # every delivered file goes as a link the web serves
     }
     for host in ("web", "worker", "beat", "manage"):
