@@ -1,4 +1,5 @@
-"""Reading the environment: the one place where the process environment is consulted."""
+"""Reading the environment (the one place where the process environment is consulted), and shaping what it gives
+into settings that take more than one value (s3_storages)."""
 
 import os
 
@@ -47,3 +48,18 @@ def env_required(name: str, why: str) -> str:
     if not value:
         raise ImproperlyConfigured(f"{name} is not set. {why}")
     return value
+
+
+def s3_storages(*, bucket: str, endpoint_url=None, region=None, access_key=None, secret_key=None, media_domain=None):
+    """The "default" (media) and "private" entries of STORAGES for an S3-compatible bucket (django-storages): media
+    under "media/", public and never overwritten; private files under "private/", never public, and overwritten on
+    purpose, since their names are chosen by the code and a job run again rewrites its file."""
+    common = {"bucket_name": bucket, "endpoint_url": endpoint_url, "region_name": region,
+              "access_key": access_key, "secret_key": secret_key}  # fmt: skip
+    backend = "storages.backends.s3.S3Storage"
+    return {
+        "default": {"BACKEND": backend, "OPTIONS": {**common, "location": "media", "file_overwrite": False,
+                                                    "querystring_auth": False, "custom_domain": media_domain}},
+        "private": {"BACKEND": backend, "OPTIONS": {**common, "location": "private", "file_overwrite": True,
+                                                    "default_acl": "private"}},
+    }  # fmt: skip

@@ -11,7 +11,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_required, env_str
+from config.env import env_bool, env_int, env_list, env_required, env_str, s3_storages
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("DJANGO_VAR_DIR", str(BASE_DIR / "var")))
@@ -238,23 +238,16 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 # Unset: the local folders above (core/storage.py).
 VIGIL_S3_BUCKET = env_str("VIGIL_S3_BUCKET", "")
 if VIGIL_S3_BUCKET:
-    _S3 = {
-        "bucket_name": VIGIL_S3_BUCKET,
-        "endpoint_url": env_str("VIGIL_S3_ENDPOINT_URL") or None,
-        "region_name": env_str("VIGIL_S3_REGION") or None,
-        "access_key": env_str("VIGIL_S3_ACCESS_KEY_ID") or None,
-        "secret_key": env_str("VIGIL_S3_SECRET_ACCESS_KEY") or None,
-    }
-    STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {**_S3, "location": "media", "file_overwrite": False, "querystring_auth": False,
-                    "custom_domain": env_str("VIGIL_S3_MEDIA_DOMAIN") or None},
-    }  # fmt: skip
-    # Private names are chosen by the code and rewritten on purpose (a job run again): overwrite, never rename.
-    STORAGES["private"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {**_S3, "location": "private", "file_overwrite": True, "default_acl": "private"},
-    }
+    STORAGES.update(
+        s3_storages(
+            bucket=VIGIL_S3_BUCKET,
+            endpoint_url=env_str("VIGIL_S3_ENDPOINT_URL") or None,
+            region=env_str("VIGIL_S3_REGION") or None,
+            access_key=env_str("VIGIL_S3_ACCESS_KEY_ID") or None,
+            secret_key=env_str("VIGIL_S3_SECRET_ACCESS_KEY") or None,
+            media_domain=env_str("VIGIL_S3_MEDIA_DOMAIN") or None,
+        )
+    )
 # Uploaded images (core.images): checked by content, size and pixel count, stored without metadata.
 VIGIL_IMAGE_MAX_BYTES = env_int("VIGIL_IMAGE_MAX_BYTES", 10 * 1024 * 1024)
 VIGIL_IMAGE_MAX_PIXELS = env_int("VIGIL_IMAGE_MAX_PIXELS", 40_000_000)

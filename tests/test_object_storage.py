@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from config.env import s3_storages
 from core.models import OutboundEmail
 from core.services.outbox import outbound_email_send
 from deliverables.models import JobState
@@ -48,15 +49,11 @@ def s3(object_store, settings, tmp_path):
     """The settings VIGIL_S3_BUCKET produces (config/settings.py), aimed at the test's server; the local folders
     are empty ones, so that anything written there shows."""
     env = object_store.settings("")
-    s3_options = {"bucket_name": env["BUCKET"], "endpoint_url": env["ENDPOINT_URL"], "region_name": env["REGION"],
-                  "access_key": env["ACCESS_KEY_ID"], "secret_key": env["SECRET_ACCESS_KEY"]}  # fmt: skip
     client = object_store.client()
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {"BACKEND": "storages.backends.s3.S3Storage",
-                    "OPTIONS": {**s3_options, "location": "media", "file_overwrite": False, "querystring_auth": False}},
-        "private": {"BACKEND": "storages.backends.s3.S3Storage",
-                    "OPTIONS": {**s3_options, "location": "private", "file_overwrite": True, "default_acl": "private"}},
+        **s3_storages(bucket=env["BUCKET"], endpoint_url=env["ENDPOINT_URL"], region=env["REGION"],
+                      access_key=env["ACCESS_KEY_ID"], secret_key=env["SECRET_ACCESS_KEY"]),
     }  # fmt: skip
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.VIGIL_PRIVATE_ROOT = tmp_path / "private"

@@ -310,6 +310,18 @@ class ThrowawayPostgres(_AsServerUser):
 PGBOUNCER = "/usr/sbin/pgbouncer"
 
 
+def _terminate(process: subprocess.Popen | None) -> None:
+    """Stop a server we started and wait for it: SIGTERM, then SIGKILL after 10 s."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
 def ensure_pgbouncer() -> str:
     """The pgbouncer binary (Debian's package, installed with apt-get when missing and we are root)."""
     binary = shutil.which("pgbouncer") or PGBOUNCER
@@ -388,13 +400,7 @@ class ThrowawayPgBouncer(_AsServerUser):
         return f"postgres://{POSTGRES_USER}@{HOST}:{self.port}/{database}"
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        _terminate(self.process)
         self.process = None
 
 
@@ -451,13 +457,7 @@ class ThrowawayS3:
                 time.sleep(0.1)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        _terminate(self.process)
         self.process = None
 
 

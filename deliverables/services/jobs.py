@@ -34,7 +34,7 @@ def _requeue(model: type[Job], *, now: datetime, queue: Callable[[int], None]) -
         .exclude(heartbeat_at__gte=cutoff)
         .values_list("pk", flat=True)[:STALE_BATCH]
     )
+    model.objects.filter(pk__in=stale).update(heartbeat_at=now)
     for job_id in stale:
-        model.objects.filter(pk=job_id).update(heartbeat_at=now)
         queue(job_id)
     return stale
