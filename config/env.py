@@ -53,13 +53,24 @@ def env_required(name: str, why: str) -> str:
 def s3_storages(*, bucket: str, endpoint_url=None, region=None, access_key=None, secret_key=None, media_domain=None):
     """The "default" (media) and "private" entries of STORAGES for an S3-compatible bucket (django-storages): media
     under "media/", public and never overwritten; private files under "private/", never public, and overwritten on
-    purpose, since their names are chosen by the code and a job run again rewrites its file."""
+    purpose, since their names are chosen by the code and a job run again rewrites its file.
+
+    `media_domain` is where browsers fetch media from: a host, with a path if needed ("cdn.example.org",
+    "example.org/files/bucket"), served over https, or the same with its scheme ("http://localhost:8000/objects/b")."""
     common = {"bucket_name": bucket, "endpoint_url": endpoint_url, "region_name": region,
               "access_key": access_key, "secret_key": secret_key}  # fmt: skip
+    media_url = {"custom_domain": media_domain}
+    if media_domain and "://" in media_domain:
+        scheme, rest = media_domain.split("://", 1)
+        if scheme not in ("http", "https"):
+            raise ImproperlyConfigured(
+                f"VIGIL_S3_MEDIA_DOMAIN must be a host or an http(s) address; it is {media_domain!r}."
+            )
+        media_url = {"custom_domain": rest.rstrip("/"), "url_protocol": f"{scheme}:"}
     backend = "storages.backends.s3.S3Storage"
     return {
         "default": {"BACKEND": backend, "OPTIONS": {**common, "location": "media", "file_overwrite": False,
-                                                    "querystring_auth": False, "custom_domain": media_domain}},
+                                                    "querystring_auth": False, **media_url}},
         "private": {"BACKEND": backend, "OPTIONS": {**common, "location": "private", "file_overwrite": True,
                                                     "default_acl": "private"}},
     }  # fmt: skip

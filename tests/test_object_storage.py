@@ -8,10 +8,12 @@ import os
 import pytest
 from botocore.exceptions import ClientError
 from django.core import mail
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
+from storages.backends.s3 import S3Storage
 
 from config.env import s3_storages
 from core.models import OutboundEmail
@@ -143,3 +145,21 @@ def test_a_file_cut_short_leaves_no_object_and_expiry_deletes_the_object(s3, pet
 def test_without_a_bucket_nothing_changes_for_a_single_host(settings):
     """The embedded default and a single host keep their local folders: no S3 setting is on."""
     assert "private" not in settings.STORAGES and not os.environ.get("VIGIL_S3_BUCKET")
+
+
+@pytest.mark.parametrize(
+    ("media_domain", "expected"),
+    [
+        ("cdn.example.org", "https://cdn.example.org/media/a/b.jpg"),
+        ("http://localhost:8000/objects/vigil/", "http://localhost:8000/objects/vigil/media/a/b.jpg"),
+        ("https://example.org/files", "https://example.org/files/media/a/b.jpg"),
+    ],
+)
+def test_media_addresses_follow_the_media_domain_with_or_without_a_scheme(media_domain, expected):
+    options = s3_storages(bucket="b", media_domain=media_domain)["default"]["OPTIONS"]
+    assert S3Storage(**options).url("a/b.jpg") == expected
+
+
+def test_a_media_domain_with_another_scheme_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="VIGIL_S3_MEDIA_DOMAIN"):
+        s3_storages(bucket="b", media_domain="ftp://example.org")
