@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 from django.core.management import get_commands
+from storages.backends.s3 import S3Storage
+
+from config.env import s3_storages
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -21,7 +24,9 @@ MAKEFILE = ROOT / "Makefile"
 
 CELERY_SERVICES = ["worker", "beat"]
 HEALTHCHECKED_SERVICES = ["db", "redis", "web"]
-NAMED_VOLUMES = ["pgdata", "media", "private"]
+NAMED_VOLUMES = ["pgdata", "redisdata", "objects"]
+APP_SERVICES = ["migrate", "web", "worker", "beat"]
+SCALED_SERVICES = ["web", "worker"]
 
 # module.path:attribute, as gunicorn takes it; "0.0.0.0:8000" is not one.
 WSGI_TARGET = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
@@ -189,7 +194,32 @@ def test_only_the_proxy_publishes_a_port_and_it_forwards_to_web(services):
     assert published == {"proxy"}, f"only the proxy should publish a port, not {sorted(published)}."
     ports = [str(port) for port in services["proxy"]["ports"]]
     assert any(port.split(":")[0] == "8000" for port in ports), f"the proxy should publish port 8000: {ports!r}."
-    assert "web:8000" in " ".join(services["proxy"]["command"])
+
+
+def _caddyfile(compose: dict, services: dict) -> str:
+    (mounted,) = [config for config in services["proxy"]["configs"] if config["target"] == "/etc/caddy/Caddyfile"]
+    return compose["configs"][mounted["source"]]["content"]
+
+
+def test_the_proxy_spreads_requests_over_every_web_container(compose, services):
+    """With `--scale web=3`, the name `web` has three addresses: the proxy looks them up again and again (dynamic
+    upstreams), rather than once at start, and takes them in turn."""
+    caddyfile = _caddyfile(compose, services)
+    dynamic = re.search(r"dynamic a \{([^}]*)\}", caddyfile)
+    assert dynamic, caddyfile
+    assert re.search(r"\bname web\b", dynamic.group(1)) and re.search(r"\bport 8000\b", dynamic.group(1))
+    assert "refresh" in dynamic.group(1) and "lb_policy round_robin" in caddyfile
+    assert "health_uri /healthz" in caddyfile
+
+
+@pytest.mark.parametrize("name", SCALED_SERVICES)
+def test_web_and_worker_can_be_scaled(services, name):
+    fixed = {"container_name", "hostname", "ports"} & services[name].keys()
+    assert not fixed, f"{name} sets {sorted(fixed)}, which two copies of it cannot share."
+
+
+def test_beat_runs_once(services):
+    assert "deploy" not in services["beat"] or services["beat"]["deploy"].get("replicas", 1) == 1
 
 
 def test_web_believes_forwarded_headers_only_from_the_proxys_network(compose, services):
@@ -243,13 +273,29 @@ def test_db_keeps_its_data_in_pgdata(services):
     )
 
 
-@pytest.mark.parametrize("name", ["web", "worker"])
-@pytest.mark.parametrize(("setting", "volume"), [("DJANGO_MEDIA_ROOT", "media"), ("VIGIL_PRIVATE_ROOT", "private")])
-def test_file_roots_live_on_their_volumes(services, name, setting, volume):
-    root = _environment(services[name]).get(setting)
-    assert (volume, root) in _volume_mounts(services[name]), (
-        f"{name}'s {setting} ({root!r}) should be where the {volume} volume is mounted."
-    )
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_the_sites_processes_share_no_disk(services, name):
+    """Every file is in the object store's bucket: containers of web and worker on different hosts see the same
+    files, and none of them mounts a volume."""
+    environment = _environment(services[name])
+    assert environment.get("VIGIL_S3_BUCKET"), f"{name} keeps its files on its own disk."
+    assert not {"DJANGO_MEDIA_ROOT", "VIGIL_PRIVATE_ROOT"} & environment.keys()
+    assert not services[name].get("volumes"), f"{name} mounts {services[name]['volumes']}."
+
+
+def test_only_the_buckets_media_prefix_is_public(compose, services):
+    """The proxy serves /objects/<bucket>/media/* from the store and nothing else of it; the bucket lets anonymous
+    readers have media/ only; and the site writes media addresses under that route."""
+    environment = _environment(services["web"])
+    bucket = environment["VIGIL_S3_BUCKET"]
+    caddyfile = _caddyfile(compose, services)
+    routes = re.findall(r"handle (\S+) \{[^}]*reverse_proxy objects:9000", caddyfile)
+    assert routes == [f"/objects/{bucket}/media/*"], routes
+    setup = " ".join(services["objects-bucket"]["command"])
+    assert re.findall(r"mc anonymous set (\w+) (\S+)", setup) == [("download", f"store/{bucket}/media")], setup
+    domain = re.sub(r"^\$\{VIGIL_MEDIA_ADDRESS:?-(.*)\}$", r"\1", environment["VIGIL_S3_MEDIA_DOMAIN"])
+    storage = S3Storage(**s3_storages(bucket=bucket, media_domain=domain)["default"]["OPTIONS"])
+    assert storage.url("petitions/a.jpg") == f"http://localhost:8000/objects/{bucket}/media/petitions/a.jpg"
 
 
 # --- Entry points -------------------------------------------------------------------------------------------
