@@ -2,12 +2,16 @@
 with every file in an S3-compatible object store (moto's server, in a process of its own). What one writes, the other
 reads through the store:
 - a logo uploaded through the web is rendered by the worker and shown on the public page;
-- a packet made by the worker and delivered by it is downloaded through the web, from a link the delivery e-mailed.
+- packets made by the worker are delivered by it: one attached to the e-mail, the other downloaded through the web
+  from the link the e-mail carries.
 """
 
 import io
 import re
 import time
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
@@ -34,7 +38,9 @@ def hosts(object_store, tmp_path_factory):
     site = Stack(root)
     site.extra_env = {
         **object_store.settings("VIGIL_S3_"),
-        "VIGIL_DELIVERY_MAX_ATTACHMENT_BYTES": "0",  # every delivered file goes as a link the web serves
+        # A delivery attaches what fits under 1,000 bytes (the CSV packet of a petition with no signatures) and links
+        # to the rest (its PDF packet), for the web to serve.
+        "VIGIL_DELIVERY_MAX_ATTACHMENT_BYTES": "1000",
     }
     for host in ("web", "worker", "beat", "manage"):
         var = root / f"host-{host}"
@@ -101,31 +107,39 @@ def test_what_one_host_writes_the_other_serves(hosts):
     shown = _wait(lambda: requests.get(page).text if "Open Rights Group" in requests.get(page).text else None)
     assert shown and any(key.removeprefix("media/") in shown for key in renditions)  # the page shows the rendition
 
-    # A packet made by the worker, delivered by the worker, downloaded through the web from the e-mailed link.
+    # Packets made by the worker and delivered by it: one attached to the e-mail, one downloaded through the web
+    # from the link the e-mail carries. The web never wrote either.
     site.manage(
         "from petitions.models import Petition\n"
-        "from signatures.models import Signature\n"
         "from deliverables.services.packets import packet_export_request\n"
         "p = Petition.objects.get(slug='apart')\n"
-        "packet_export_request(petition=p, kind='csv', include_emails=False, by=None, role='owner')\n"
+        "for kind in ('csv', 'pdf'):\n"
+        "    packet_export_request(petition=p, kind=kind, include_emails=False, by=None, role='owner')\n"
     )
-    done = _wait(lambda: site.sql("SELECT id, file_name FROM signatures_packetexport WHERE state = 'done'"), 60)
-    assert done, f"the worker made no packet:\n{site.log('worker')[-3000:]}"
-    [(export_id, file_name)] = done
-    assert f"private/{file_name}" in _keys(client, "private/packets/")
+    query = "SELECT kind, id, file_name, file_size FROM signatures_packetexport WHERE state = 'done' ORDER BY kind"
+    done = _wait(lambda: (rows := site.sql(query)) and len(rows) == 2 and rows, 60)
+    assert done, f"the worker made no packets:\n{site.log('worker')[-3000:]}"
+    (_, csv_id, csv_name, csv_size), (_, pdf_id, pdf_name, pdf_size) = done
+    assert csv_size <= 1000 < pdf_size  # so that one is attached and the other linked
+    assert {f"private/{csv_name}", f"private/{pdf_name}"} <= set(_keys(client, "private/packets/"))
     site.manage(
         "from petitions.models import Petition\n"
         "from deliverables.models import PacketExport\n"
         "from deliverables.services.delivery import delivery_create\n"
         "Petition.objects.filter(slug='apart').update(target_email='ceo@megacorp.example')\n"
         f"delivery_create(petition=Petition.objects.get(slug='apart'), method='email',"
-        f" exports=[PacketExport.objects.get(pk={export_id})], compiles=[], by=None, message='Here.')\n"
+        f" exports=list(PacketExport.objects.filter(pk__in=[{csv_id}, {pdf_id}])), compiles=[], by=None,"
+        f" message='Here.')\n"
     )
-    link = _wait(lambda: _delivered_link(site.mail_dir), 60)
-    assert link, f"no delivery e-mail:\n{site.log('worker')[-3000:]}"
+    delivered = _wait(lambda: _delivery_message(site.mail_dir), 60)
+    assert delivered, f"no delivery e-mail:\n{site.log('worker')[-3000:]}"
+    attached = {part.get_filename(): part.get_payload(decode=True) for part in delivered.iter_attachments()}
+    stored_csv = client.get_object(Bucket=BUCKET, Key=f"private/{csv_name}")["Body"].read()
+    assert list(attached.values()) == [stored_csv]
+    link = re.search(r"/petitions/delivered/[^\s]+/", delivered.get_body(("plain",)).get_content()).group(0)
     download = requests.get(f"http://127.0.0.1:{site.port}{link}")
-    stored = client.get_object(Bucket=BUCKET, Key=f"private/{file_name}")["Body"].read()
-    assert download.status_code == 200 and download.content == stored
+    stored_pdf = client.get_object(Bucket=BUCKET, Key=f"private/{pdf_name}")["Body"].read()
+    assert download.status_code == 200 and download.content == stored_pdf
 
     # Neither host kept a file of its own.
     for host in ("web", "worker"):
@@ -133,9 +147,11 @@ def test_what_one_host_writes_the_other_serves(hosts):
         assert not [p for p in local if "media" in p.parts or "private" in p.parts], local
 
 
-def _delivered_link(mail_dir: Path) -> str | None:
-    for message in mail_dir.glob("*.log"):
-        found = re.search(r"/petitions/delivered/[^\s]+/", message.read_text(errors="replace"))
-        if found:
-            return found.group(0)
+def _delivery_message(mail_dir: Path) -> EmailMessage | None:
+    """The delivery e-mail, from the file-based backend's logs (messages separated by a line of 79 dashes)."""
+    for log in mail_dir.glob("*.log"):
+        for raw in log.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
+            message = BytesParser(policy=policy.default).parsebytes(raw.strip())
+            if str(message["To"] or "") == "ceo@megacorp.example":
+                return message
     return None
