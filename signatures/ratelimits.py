@@ -127,24 +127,30 @@ def sign_rate_limited(
     email_rate: str,
     canonical_email: str | None,
     intake: tuple[str, str] | None = None,
+    source: tuple[str, str] | None = None,
 ) -> SignLimits:
     """Count one signing attempt against the client's address and (when the form gave one) the canonical e-mail on
     this petition, in one round trip; with `intake` (a Redis list key and a signature), push the signature onto
     that list in the same atomic call if neither limit is exceeded. Never raises: Redis down means no limit (logged
-    for each limit skipped) and nothing queued, so the caller writes the signature itself."""
-    groups = [SIGN_IP_GROUP] + ([SIGN_EMAIL_GROUP] if canonical_email else [])
+    for each limit skipped) and nothing queued, so the caller writes the signature itself.
+
+    `source` (a group and a value, e.g. an API token's) is counted at `ip_rate` instead of the client's address:
+    a tool that records signatures for many people sends them all from one address. Its answer is `ip_over`."""
+    source_group = source[0] if source else SIGN_IP_GROUP
+    groups = [source_group] + ([SIGN_EMAIL_GROUP] if canonical_email else [])
     if not getattr(settings, "RATELIMIT_ENABLE", True):
         return SignLimits()
     email_value = sign_email_limit_value(petition_id=petition_id, canonical_email=canonical_email or "")
     try:
         counter = _redis_counter()
         if counter is None:
-            ip_over = is_ratelimited(request, group=SIGN_IP_GROUP, key="ip", rate=ip_rate, increment=True)
+            key = (lambda _g, _r: source[1]) if source else "ip"
+            ip_over = is_ratelimited(request, group=source_group, key=key, rate=ip_rate, increment=True)
             email_over = bool(canonical_email) and is_ratelimited(
                 request, group=SIGN_EMAIL_GROUP, key=lambda _g, _r: email_value, rate=email_rate, increment=True
             )
             return SignLimits(ip_over=ip_over, email_over=email_over)
-        counters = [_key(SIGN_IP_GROUP, ip_rate, ratelimit_client_ip(request))]
+        counters = [_key(source_group, ip_rate, source[1] if source else ratelimit_client_ip(request))]
         if canonical_email:
             counters.append(_key(SIGN_EMAIL_GROUP, email_rate, email_value))
         keys = [key for key, _limit, _ttl in counters]

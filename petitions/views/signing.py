@@ -20,9 +20,10 @@ from petitions.forms import (
     SignForm,
 )
 from petitions.models import Petition
+from petitions.services.signing import Outcome, signature_submit
 from petitions.views.public import detail_response
-from signatures.ratelimits import rate_limited, sign_email_limit_value, sign_rate_limited
-from signatures.services import data_requests, intake, signing
+from signatures.ratelimits import rate_limited, sign_email_limit_value
+from signatures.services import data_requests, signing
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +34,9 @@ def petition_sign(request: HttpRequest, slug: str) -> HttpResponse:
 
     The hot path, measured: a cached petition snapshot (it also carries signing through a database outage), the
     form, and one Redis call that counts both rate limits and, if neither is exceeded, hands the checked signature
-    to the intake (signatures.services.intake), which a worker writes in batches. Without the intake (no Redis, Redis
-    down, or a Redis that does not persist) the signature is written here, in one SQL statement
-    (signing.signature_create). Every post counts against the address, and the answers come in this order: over the
-    address limit (429), petition not open (409), invalid form (400), over the e-mail limit (429).
+    to the intake, which a worker writes in batches (petitions.services.signing, shared with the API). Every post
+    counts against the address, and the answers come in this order: over the address limit (429), petition not open
+    (409), invalid form (400), over the e-mail limit (429).
     """
     petition, thanks_url = selectors.petition_for_signing(slug=slug)
     if petition is None:
@@ -46,49 +46,20 @@ def petition_sign(request: HttpRequest, slug: str) -> HttpResponse:
     if form.is_bot:
         logger.info("Honeypot filled on petition %s; nothing recorded", petition.pk)
         return thanks  # the same answer as everyone gets: nothing for a bot to learn
-    valid = form.is_valid()
-    accepts = petition.accepts_signatures()
-    entry = None
-    if valid and accepts and intake.intake_enabled():
-        try:
-            entry = intake.signature_intake_entry(
-                petition=petition,
-                details=form.details(),
-                origin=form.origin(ip=client_ip(request)),
-                canonical=form.canonical_email,
-            )
-        except (signing.InvalidEmail, signing.SignatureError) as exc:
-            form.add_error(None, str(exc))
-            valid = False
-    limits = sign_rate_limited(
-        request,
-        petition_id=petition.pk,
-        ip_rate=settings.VIGIL_SIGN_RATE_PER_IP,
-        email_rate=settings.VIGIL_SIGN_RATE_PER_EMAIL,
-        canonical_email=form.canonical_email if valid else None,
-        intake=entry,
+    submitted = signature_submit(
+        request, petition=petition, form=form, ip=client_ip(request), sender_rate=settings.VIGIL_SIGN_RATE_PER_IP
     )
     over_limit = gettext_lazy("You have signed many times in a short while from this address or with this e-mail. "
                               "Wait a little and send the form again; what you typed is still here.")  # fmt: skip
-    if limits.ip_over:
-        return _sign_problem(request, slug, form, status=429, notice=over_limit)
-    if not accepts:
-        return _sign_problem(request, slug, form, status=409, notice=_("This petition is not open for signatures."))
-    if not valid:
-        return _sign_problem(request, slug, form, status=400)
-    if limits.email_over:
-        return _sign_problem(request, slug, form, status=429, notice=over_limit)
-    if limits.queued:
-        intake.signature_intake_drain_soon()
-        return thanks
-    try:
-        signing.signature_create(petition=petition, details=form.details(), origin=form.origin(ip=client_ip(request)))
-    except signing.PetitionNotOpen as exc:
-        return _sign_problem(request, slug, form, status=409, notice=str(exc))
-    except (signing.InvalidEmail, signing.SignatureError) as exc:
-        form.add_error(None, str(exc))
-        return _sign_problem(request, slug, form, status=400)
-    return thanks
+    match submitted.outcome:
+        case Outcome.ACCEPTED:
+            return thanks
+        case Outcome.SENDER_OVER | Outcome.EMAIL_OVER:
+            return _sign_problem(request, slug, form, status=429, notice=over_limit)
+        case Outcome.NOT_OPEN:
+            return _sign_problem(request, slug, form, status=409, notice=submitted.notice)
+        case _:
+            return _sign_problem(request, slug, form, status=400)
 
 
 def _sign_problem(request: HttpRequest, slug: str, form: SignForm, *, status: int, notice: str = "") -> HttpResponse:
