@@ -8,6 +8,8 @@ Letters, packets and deliveries (the deliverables app) hang off Petition by fore
 `target_email` is where a delivery goes.
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -45,6 +47,8 @@ def petition_image_path(instance: "Petition", filename: str) -> str:
 class Petition(models.Model):
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True, help_text=_("The petition's address: /petitions/<slug>/."))
+    # The petition's id outside the site (the API's "vigil:<uuid>"): never the database's.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     target_name = models.CharField(_("decision maker"), max_length=200, help_text=_("The person asked to act."))
     target_organisation = models.CharField(max_length=200, blank=True)
     target_email = models.EmailField(

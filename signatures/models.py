@@ -9,6 +9,8 @@ Counts are never bumped by a confirmation. A confirmation writes only its own ro
 per country and region, per hour) in one statement every couple of seconds. Every tally can be rebuilt from the rows.
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -60,6 +62,8 @@ class Signature(models.Model):
         "petitions.Petition", on_delete=models.PROTECT, related_name="signatures", db_index=False
     )
     state = models.CharField(max_length=12, choices=SignatureState.choices, default=SignatureState.PENDING)
+    # The signature's id outside the site (the API's "vigil:<uuid>"): never the database's.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     first_name = models.CharField(max_length=80)
     last_name = models.CharField(max_length=80)
     # As typed (with the domain in ASCII): where mail goes. Empty once anonymised.
@@ -126,6 +130,10 @@ class Signature(models.Model):
             ),
             models.Index("petition", models.F("created_at").desc(), name="signature_recent_idx"),
             models.Index(fields=["petition", "state"], name="signature_state_idx"),
+            # The API's pages of a petition's confirmed signatures, in id order (keyset: id > the last one seen).
+            models.Index(
+                fields=["petition", "id"], condition=Q(state=SignatureState.CONFIRMED), name="signature_api_page_idx"
+            ),
             # The flush job's two work lists, each tiny at rest.
             models.Index(
                 fields=["id"], condition=Q(state=SignatureState.CONFIRMED, counted=False), name="signature_to_count_idx"
