@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "deliverables",
     "articles",
     "comments",
+    "api",
     "demo",
 ]
 
@@ -78,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "core.outage.DatabaseOutageMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "api.middleware.ApiMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -381,6 +383,12 @@ VIGIL_COMMENTS_FLAG_RATE_IP = env_str("VIGIL_COMMENTS_FLAG_RATE_IP", "60/h")
 # Over a limit the form comes back filled in, with status 429. If Redis is down the limits are skipped and logged.
 VIGIL_SIGN_RATE_PER_IP = env_str("VIGIL_SIGN_RATE_PER_IP", "300/h")
 VIGIL_SIGN_RATE_PER_EMAIL = env_str("VIGIL_SIGN_RATE_PER_EMAIL", "10/h")
+
+# The API (/api/v1/, api/): calls per token, signatures recorded per token (each signer still confirms by e-mail,
+# and the per-e-mail limit above applies too), and the largest body read.
+VIGIL_API_RATE_PER_TOKEN = env_str("VIGIL_API_RATE_PER_TOKEN", "1200/m")
+VIGIL_API_SIGN_RATE_PER_TOKEN = env_str("VIGIL_API_SIGN_RATE_PER_TOKEN", "36000/h")
+VIGIL_API_MAX_BODY_BYTES = env_int("VIGIL_API_MAX_BODY_BYTES", 64 * 1024)
 VIGIL_SIGN_RESEND_RATE = env_str("VIGIL_SIGN_RESEND_RATE", "10/h")
 # The sign view re-reads a petition's state at most this often per web process (seconds; 0: every time).
 VIGIL_SIGN_PETITION_CACHE_SECONDS = float(env_int("VIGIL_SIGN_PETITION_CACHE_MS", 2000)) / 1000

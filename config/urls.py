@@ -5,6 +5,7 @@ from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from api.views.osdi import api as osdi_api
 from articles import views as article_views
 from articles.sitemaps import ArticleSitemap, SectionSitemap
 from core import views as core_views
@@ -26,6 +27,8 @@ urlpatterns = [
     path("", include("comments.urls")),
     path("", include("deliverables.urls")),
     path("", include("petitions.urls")),
+    path("", include("api.urls")),
+    path("api/v1/", osdi_api.urls),
     path(
         "sitemap.xml", sitemap_views.index, {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap_part"}, name="sitemap"
     ),

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-APPS = ["core", "accounts", "signatures", "petitions", "deliverables", "articles", "comments", "demo", "config"]
+APPS = ["core", "accounts", "signatures", "petitions", "deliverables", "articles", "comments", "api", "demo", "config"]
 # Imports that must wait for something, not for a cycle: AppConfig.ready() runs once models are loaded, and the
 # Celery app is imported by config/__init__.py before Django is set up.
 DEFERRED_ON_PURPOSE = {"apps.py", "config/celery.py"}

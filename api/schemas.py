@@ -1,0 +1,162 @@
+"""The shapes the API reads and writes, for validation and for the OpenAPI document (/api/v1/schema/)."""
+
+from ninja import Schema
+from pydantic import ConfigDict, Field
+
+
+class Link(Schema):
+    href: str
+    title: str | None = None
+    templated: bool | None = None
+    name: str | None = None
+
+
+Links = dict[str, Link | list[Link]]
+
+
+class Error(Schema):
+    error: str
+    errors: dict[str, list[str]] | None = None
+
+
+class EntryPoint(Schema):
+    motd: str
+    vendor_name: str
+    product_name: str
+    osdi_version: str
+    max_page_size: int
+    max_pagesize: int
+    namespace: str
+    links: Links = Field(alias="_links")
+
+
+class Target(Schema):
+    name: str
+    organization: str | None = None
+
+
+class Petition(Schema):
+    identifiers: list[str]
+    origin_system: str
+    created_date: str
+    modified_date: str
+    title: str
+    description: str
+    petition_text: str
+    browser_url: str
+    featured_image_url: str | None = None
+    total_signatures: int
+    target: list[Target]
+    status: str = Field(alias="vigil:status")
+    links: Links = Field(alias="_links")
+
+
+class PostalAddress(Schema):
+    locality: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
+class EmailAddress(Schema):
+    address: str
+    primary: bool | None = None
+
+
+class Person(Schema):
+    given_name: str | None = None
+    family_name: str | None = None
+    postal_addresses: list[PostalAddress] | None = None
+    email_addresses: list[EmailAddress] | None = None
+
+
+class ReferrerData(Schema):
+    source: str | None = None
+    website: str | None = None
+
+
+class Signature(Schema):
+    identifiers: list[str]
+    origin_system: str
+    created_date: str
+    modified_date: str
+    action_date: str
+    confirmed_date: str | None = Field(None, alias="vigil:confirmed_date")
+    state: str = Field(alias="vigil:state")
+    referrer_data: ReferrerData | None = None
+    person: Person | None = None
+    links: Links = Field(alias="_links")
+
+
+class PetitionPage(Schema):
+    total_pages: int
+    per_page: int
+    page: int
+    total_records: int
+    links: Links = Field(alias="_links")
+    embedded: dict[str, list[Petition]] = Field(alias="_embedded")
+
+
+class SignaturePage(Schema):
+    total_pages: int
+    per_page: int
+    page: int
+    total_records: int
+    links: Links = Field(alias="_links")
+    embedded: dict[str, list[Signature]] = Field(alias="_embedded")
+
+
+class Recorded(Schema):
+    state: str = Field(alias="vigil:state")
+    message: str = Field(alias="vigil:message")
+    links: Links = Field(alias="_links")
+
+
+# --- What the record signature helper reads: OSDI's person and the fields Action Network's clients send ----------
+
+
+class _Strict(Schema):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class EmailIn(_Strict):
+    address: str = Field(max_length=254)
+    primary: bool | None = None
+    status: str | None = Field(None, max_length=50)
+
+
+class PostalIn(_Strict):
+    address_lines: list[str] = Field(default_factory=list, max_length=5)
+    locality: str = Field("", max_length=200)
+    region: str = Field("", max_length=200)
+    postal_code: str = Field("", max_length=50)
+    country: str = Field("", max_length=100)
+    primary: bool | None = None
+
+
+class PersonIn(_Strict):
+    given_name: str = Field("", max_length=200)
+    family_name: str = Field("", max_length=200)
+    email_addresses: list[EmailIn] = Field(min_length=1, max_length=5)
+    postal_addresses: list[PostalIn] = Field(default_factory=list, max_length=5)
+    phone_numbers: list[dict] = Field(default_factory=list, max_length=5, description="Accepted and not kept.")
+    languages_spoken: list[str] = Field(default_factory=list, max_length=10, description="Accepted and not kept.")
+
+
+class ReferrerIn(_Strict):
+    source: str = Field("", max_length=100)
+    website: str = Field("", max_length=2000)
+    referrer: str = Field("", max_length=200)
+    url: str = Field("", max_length=2000)
+
+
+class SignatureIn(_Strict):
+    person: PersonIn
+    add_tags: list[str] = Field(default_factory=list, max_length=50, description="Accepted; Vigil has no tags.")
+    identifiers: list[str] = Field(default_factory=list, max_length=10, description="Accepted and not kept.")
+    comments: str = Field("", max_length=2000, description="Accepted and not kept.")
+    triggers: dict = Field(default_factory=dict, description="Accepted; the confirmation e-mail is always sent.")
+    referrer_data: ReferrerIn | None = None
+    an_referrer_data: ReferrerIn | None = Field(None, alias="action_network:referrer_data")
+    show_publicly: bool = Field(False, alias="vigil:show_publicly")
+    contact_ok: bool = Field(False, alias="vigil:contact_ok")

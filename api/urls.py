@@ -1,0 +1,10 @@
+from django.urls import path
+
+from api.views import tokens
+
+app_name = "api"
+
+urlpatterns = [
+    path("organise/<slug:slug>/api/", tokens.api_tokens, name="tokens"),
+    path("organise/<slug:slug>/api/<int:token_id>/revoke/", tokens.api_token_revoke_view, name="token_revoke"),
+]

@@ -1,0 +1,5 @@
+"""The API's views, by audience:
+
+- osdi.py: the API itself (/api/v1/), for tools
+- tokens.py: the organiser pages that make and revoke its tokens
+"""

@@ -1,0 +1,438 @@
+"""The API at /api/v1/: OSDI 1.1 in the flavour of Action Network's API v2, so that a client written for Action
+Network works with Vigil once its base URL is changed.
+
+Every resource but the entry point needs a token in the `OSDI-API-Token` header. A token belongs to one petition:
+it reads that petition and its confirmed signatures (signers' e-mail addresses only with the e-mail scope) and,
+with the write scope, records signatures through the same service as the sign form.
+"""
+
+import hashlib
+import json
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models.functions import Coalesce, Greatest
+from django.http import Http404, HttpRequest
+from ninja import NinjaAPI, Query, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.renderers import BaseRenderer
+from ninja.security import APIKeyHeader
+from pydantic import Field
+
+from api import hal, schemas
+from api.models import ApiToken
+from api.odata import FilterInvalid, filter_q
+from api.services.tokens import api_token_for
+from petitions.forms import SignForm
+from petitions.models import Petition
+from petitions.services.signing import Outcome, signature_submit
+from signatures.models import Signature, SignatureState
+from signatures.ratelimits import rate_limited
+
+MAX_PAGE_SIZE = 25
+ANCHOR_SECONDS = 3600
+SIGNATURE_FILTERS = {"created_date": "created_at", "modified_date": "modified"}
+PETITION_FILTERS = {"created_date": "created_at", "modified_date": "updated_at"}
+
+
+class HalRenderer(BaseRenderer):
+    media_type = "application/hal+json"
+
+    def render(self, request: HttpRequest, data, *, response_status: int) -> str:
+        return json.dumps(data, cls=DjangoJSONEncoder)
+
+
+class Throttled(Exception):
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+
+
+def _period_seconds(rate: str) -> int:
+    unit = rate.split("/", 1)[1][-1]
+    return {"s": 1, "m": 60, "h": 3600, "d": 86400}.get(unit, 60)
+
+
+class TokenAuth(APIKeyHeader):
+    param_name = "OSDI-API-Token"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> ApiToken | None:
+        token = api_token_for(key or "")
+        if token is None:
+            return None
+        request.api_token = token  # for the call log (api.middleware)
+        rate = settings.VIGIL_API_RATE_PER_TOKEN
+        if rate_limited(request, group="api:token", rate=rate, value=str(token.pk)):
+            raise Throttled(_period_seconds(rate))
+        return token
+
+
+api = NinjaAPI(
+    title="Vigil API",
+    version="1",
+    description=(
+        "Petitions and signatures over HTTP, in the shape of OSDI 1.1 as Action Network's API v2 writes it. "
+        "Send a petition's token in the OSDI-API-Token header."
+    ),
+    urls_namespace="osdi",
+    renderer=HalRenderer(),
+    auth=TokenAuth(),
+    docs_url=None,
+    openapi_url="/schema/",
+)
+
+
+def _error(request: HttpRequest, status: int, message: str, **extra):
+    response = api.create_response(request, {"error": message, **extra}, status=status)
+    return response
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    return _error(request, 401, "API Key invalid or not present: send a live token in the OSDI-API-Token header.")
+
+
+@api.exception_handler(Throttled)
+def _throttled(request, exc):
+    response = _error(request, 429, "Too many requests: wait and try again.")
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request, exc):
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors:
+        location = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body", "payload", "query"))
+        errors.setdefault(location or "body", []).append(error.get("msg", "invalid"))
+    return _error(request, 400, "The request could not be read: see errors.", errors=errors)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc):
+    return _error(request, exc.status_code, str(exc.message))
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return _error(request, 404, "Not found")
+
+
+# --- Paging ----------------------------------------------------------------------------------------------------------
+
+
+class PageQuery(Schema):
+    page: str | None = Field(None, description="1 for the first page (the default).")
+    per_page: str | None = Field(None, description=f"Items per page, at most {MAX_PAGE_SIZE} (the default).")
+    filter: str | None = Field(
+        None, description="OData, e.g. modified_date gt '2026-01-01'; operators eq ne gt ge lt le, joined by and."
+    )
+
+
+def _paging(query: PageQuery) -> tuple[int, int]:
+    """Page and page size. Numbers that are not numbers fall back to the defaults (some clients send them mangled);
+    a page below 1 or a size below 1 is refused; a size above the maximum is the maximum."""
+    try:
+        page = int(query.page) if query.page not in (None, "") else 1
+    except ValueError:
+        page = 1
+    try:
+        per_page = int(query.per_page) if query.per_page not in (None, "") else MAX_PAGE_SIZE
+    except ValueError:
+        per_page = MAX_PAGE_SIZE
+    if page < 1:
+        raise HttpError(400, "page must be 1 or more.")
+    if per_page < 1:
+        raise HttpError(400, f"per_page must be between 1 and {MAX_PAGE_SIZE}.")
+    return page, min(per_page, MAX_PAGE_SIZE)
+
+
+def _filter(query: PageQuery, fields: dict[str, str]):
+    try:
+        return filter_q(query.filter, fields=fields) if query.filter else None
+    except FilterInvalid as exc:
+        raise HttpError(400, str(exc)) from exc
+
+
+# --- Resources -------------------------------------------------------------------------------------------------------
+
+
+def _public_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value.removeprefix(f"{hal.NAMESPACE}:"))
+    except ValueError:
+        raise Http404 from None
+
+
+def _petition_for(request: HttpRequest, petition_id: str) -> Petition:
+    """The token's petition, if that is the one asked for; otherwise 404, as for a petition that does not exist."""
+    petition = request.auth.petition
+    if petition.public_id != _public_id(petition_id):
+        raise Http404
+    return petition
+
+
+def _total_signatures(petition: Petition) -> int:
+    tally = getattr(petition, "tally", None)
+    return tally.confirmed if tally else 0
+
+
+def _petition_json(request: HttpRequest, petition: Petition) -> dict:
+    path = f"petitions/{petition.public_id}"
+    signatures = {"href": hal.api_url(request, f"{path}/signatures")}
+    return {
+        "identifiers": [f"{hal.NAMESPACE}:{petition.public_id}"],
+        "origin_system": "Vigil",
+        "created_date": hal.iso(petition.created_at),
+        "modified_date": hal.iso(petition.updated_at),
+        "title": petition.title,
+        "description": petition.body,
+        "petition_text": petition.ask,
+        "browser_url": hal.absolute(request, petition.get_absolute_url()),
+        "featured_image_url": hal.absolute(request, petition.image.url) if petition.image else None,
+        "total_signatures": _total_signatures(petition),
+        "target": [{"name": petition.target_name, "organization": petition.target_organisation or None}],
+        "vigil:status": petition.status,
+        "_links": {
+            "self": {"href": hal.api_url(request, path)},
+            "osdi:signatures": signatures,
+            "osdi:record_signature_helper": signatures,
+        },
+    }
+
+
+def _signature_json(request: HttpRequest, signature: Signature, *, petition: Petition, emails: bool) -> dict:
+    path = f"petitions/{petition.public_id}/signatures/{signature.public_id}"
+    personal = signature.state == SignatureState.CONFIRMED and signature.anonymised_at is None
+    person = None
+    if personal:
+        person = {
+            "given_name": signature.first_name,
+            "family_name": signature.last_name,
+            "postal_addresses": [{"locality": signature.town or None, "region": signature.region or None,
+                                  "postal_code": signature.postal_code or None, "country": signature.country}],
+        }  # fmt: skip
+        if emails:
+            person["email_addresses"] = [{"address": signature.email, "primary": True}]
+    return {
+        "identifiers": [f"{hal.NAMESPACE}:{signature.public_id}"],
+        "origin_system": "Vigil",
+        "created_date": hal.iso(signature.created_at),
+        "modified_date": hal.iso(signature.modified),
+        "action_date": hal.iso(signature.created_at),
+        "vigil:confirmed_date": hal.iso(signature.confirmed_at),
+        "vigil:state": signature.state,
+        "referrer_data": {"source": signature.utm_source or None, "website": signature.referrer_host or None}
+        if personal
+        else None,
+        "person": person,
+        "_links": {
+            "self": {"href": hal.api_url(request, path)},
+            "osdi:petition": {"href": hal.api_url(request, f"petitions/{petition.public_id}")},
+        },
+    }
+
+
+def _signatures(petition: Petition):
+    modified = Greatest(
+        "created_at",
+        Coalesce("confirmed_at", "created_at"),
+        Coalesce("withdrawn_at", "created_at"),
+        Coalesce("anonymised_at", "created_at"),
+        Coalesce("invalidated_at", "created_at"),
+    )
+    return (
+        Signature.objects.filter(petition_id=petition.pk)
+        .annotate(modified=modified)
+        .only(
+            "public_id",
+            "state",
+            "first_name",
+            "last_name",
+            "email",
+            "country",
+            "region",
+            "town",
+            "postal_code",
+            "utm_source",
+            "referrer_host",
+            "created_at",
+            "confirmed_at",
+            "withdrawn_at",
+            "anonymised_at",
+            "invalidated_at",
+        )  # fmt: skip
+        .order_by("id")
+    )
+
+
+# --- Operations -------------------------------------------------------------------------------------------------------
+
+OPTIONS = {"by_alias": True, "exclude_none": True}
+
+
+@api.get("/", auth=None, response=schemas.EntryPoint, **OPTIONS)
+def entry_point(request: HttpRequest):
+    """The API entry point: what this server offers, and where."""
+    return {
+        "motd": "Welcome to the Vigil API entry point.",
+        "vendor_name": "Vigil",
+        "product_name": "Vigil",
+        "osdi_version": "1.1.1",
+        "max_page_size": MAX_PAGE_SIZE,
+        "max_pagesize": MAX_PAGE_SIZE,
+        "namespace": hal.NAMESPACE,
+        "_links": {
+            "self": {"href": hal.api_url(request), "title": "This API entry point"},
+            "osdi:petitions": {"href": hal.api_url(request, "petitions"), "title": "The petitions of this token"},
+            "docs": {"href": hal.absolute(request, "/api/v1/docs/"), "title": "Documentation"},
+            "curies": hal.curies(request),
+        },
+    }
+
+
+@api.get("/petitions", response=schemas.PetitionPage, **OPTIONS)
+def petitions(request: HttpRequest, query: Query[PageQuery]):
+    """The petitions this token may read: its own."""
+    page, per_page = _paging(query)
+    condition = _filter(query, PETITION_FILTERS)
+    found = Petition.objects.select_related("tally").filter(pk=request.auth.petition_id)
+    if condition is not None:
+        found = found.filter(condition)
+    rows = list(found.order_by("id")[(page - 1) * per_page : page * per_page]) if page == 1 else []
+    return hal.collection(
+        request, kind="petitions", path="petitions", items=[_petition_json(request, p) for p in rows], page=page,
+        per_page=per_page, total_records=found.count(), query={"filter": query.filter},
+    )  # fmt: skip
+
+
+@api.get("/petitions/{petition_id}", response=schemas.Petition, **OPTIONS)
+def petition(request: HttpRequest, petition_id: str):
+    """One petition."""
+    found = _petition_for(request, petition_id)
+    found = Petition.objects.select_related("tally").get(pk=found.pk)
+    return _petition_json(request, found)
+
+
+def _anchor_key(petition: Petition, per_page: int, filter_text: str | None, page: int) -> str:
+    """Where the first row of a page is remembered: per petition, page size and filter (the same on every host)."""
+    digest = hashlib.sha256((filter_text or "").encode()).hexdigest()[:16]
+    return f"api:signatures:{petition.pk}:{per_page}:{digest}:{page}"
+
+
+@api.get("/petitions/{petition_id}/signatures", response=schemas.SignaturePage, **OPTIONS)
+def signatures(request: HttpRequest, petition_id: str, query: Query[PageQuery]):
+    """The petition's confirmed signatures, oldest first. Pages are cut by position in the order (keyset): the
+    first row of each page is remembered from the page before it, so that walking page by page costs the same on
+    page 4,000 as on page 1, and a row removed meanwhile does not shift the rows after it into a page already read.
+    `total_records` is the petition's count of confirmed signatures (without a filter, exact within seconds)."""
+    found = _petition_for(request, petition_id)
+    found = Petition.objects.select_related("tally").get(pk=found.pk)
+    page, per_page = _paging(query)
+    condition = _filter(query, SIGNATURE_FILTERS)
+    total = _total_signatures(found)
+    rows: list[Signature] = []
+    if (page - 1) * per_page <= total + 10_000:  # past the end (with a margin for the count's lag): empty at once
+        queryset = _signatures(found).filter(state=SignatureState.CONFIRMED)
+        if condition is not None:
+            queryset = queryset.filter(condition)
+        anchor = 0 if page == 1 else cache.get(_anchor_key(found, per_page, query.filter, page))
+        if anchor is not None:
+            rows = list(queryset.filter(id__gt=anchor)[:per_page])
+        else:
+            rows = list(queryset[(page - 1) * per_page : page * per_page])
+        if len(rows) == per_page:
+            cache.set(_anchor_key(found, per_page, query.filter, page + 1), rows[-1].pk, ANCHOR_SECONDS)
+    emails = request.auth.can_read_emails
+    items = [_signature_json(request, row, petition=found, emails=emails) for row in rows]
+    return hal.collection(
+        request, kind="signatures", path=f"petitions/{found.public_id}/signatures", items=items, page=page,
+        per_page=per_page, total_records=total, query={"filter": query.filter},
+    )  # fmt: skip
+
+
+@api.get("/petitions/{petition_id}/signatures/{signature_id}", response=schemas.Signature, **OPTIONS)
+def signature(request: HttpRequest, petition_id: str, signature_id: str):
+    """One signature. A withdrawn, set-aside or anonymised one carries no personal fields."""
+    found = _petition_for(request, petition_id)
+    row = _signatures(found).filter(public_id=_public_id(signature_id)).exclude(state=SignatureState.PENDING).first()
+    if row is None:
+        raise Http404
+    return _signature_json(request, row, petition=found, emails=request.auth.can_read_emails)
+
+
+_FIELD_NAMES = {"first_name": "person.given_name", "last_name": "person.family_name",
+                "email": "person.email_addresses", "country": "person.postal_addresses.country",
+                "region": "person.postal_addresses.region", "town": "person.postal_addresses.locality",
+                "postal_code": "person.postal_addresses.postal_code", "__all__": "person"}  # fmt: skip
+
+
+def _form_data(payload: schemas.SignatureIn) -> dict:
+    person = payload.person
+    postal = person.postal_addresses[0] if person.postal_addresses else schemas.PostalIn()
+    referrer = payload.referrer_data or payload.an_referrer_data or schemas.ReferrerIn()
+    return {
+        "first_name": person.given_name,
+        "last_name": person.family_name,
+        "email": person.email_addresses[0].address,
+        "country": postal.country.strip().upper(),
+        "region": postal.region,
+        "town": postal.locality,
+        "postal_code": postal.postal_code,
+        "show_publicly": "on" if payload.show_publicly else "",
+        "contact_ok": "on" if payload.contact_ok else "",
+        "website": "",
+        "referrer": referrer.website or referrer.url,
+        "utm_source": referrer.source,
+    }
+
+
+@api.post(
+    "/petitions/{petition_id}/signatures",
+    response={200: schemas.Recorded, 400: schemas.Error, 403: schemas.Error, 409: schemas.Error, 429: schemas.Error},
+    **OPTIONS,
+)
+def record_signature(request: HttpRequest, petition_id: str, payload: schemas.SignatureIn):
+    """The record signature helper: one person's signature, through the same checks as the sign form. The signer
+    is sent the confirmation e-mail; the signature counts once they confirm. A person who has signed already gets
+    the same answer (and, as on the form, a new confirmation e-mail if still unconfirmed)."""
+    token: ApiToken = request.auth
+    found = _petition_for(request, petition_id)
+    if not token.can_write:
+        raise HttpError(403, "This token may only read. Ask the petition's owners for one that may write.")
+    form = SignForm(_form_data(payload), petition=found)
+    submitted = signature_submit(
+        request, petition=found, form=form, ip="", sender_rate=settings.VIGIL_API_SIGN_RATE_PER_TOKEN,
+        sender=("api:sign:token", str(token.pk)),
+    )  # fmt: skip
+    match submitted.outcome:
+        case Outcome.ACCEPTED:
+            return 200, {
+                "vigil:state": "pending",
+                "vigil:message": "Recorded. The signer has been sent an e-mail to confirm; the signature counts once "
+                "confirmed.",
+                "_links": {
+                    "osdi:petition": {"href": hal.api_url(request, f"petitions/{found.public_id}")},
+                    "osdi:signatures": {"href": hal.api_url(request, f"petitions/{found.public_id}/signatures")},
+                },
+            }
+        case Outcome.SENDER_OVER | Outcome.EMAIL_OVER:
+            rate = settings.VIGIL_API_SIGN_RATE_PER_TOKEN if submitted.outcome == Outcome.SENDER_OVER else None
+            raise Throttled(_period_seconds(rate or settings.VIGIL_SIGN_RATE_PER_EMAIL))
+        case Outcome.NOT_OPEN:
+            return 409, {"error": submitted.notice}
+        case _:
+            errors = {_FIELD_NAMES.get(field, field): [str(message) for message in messages]
+                      for field, messages in form.errors.items()}  # fmt: skip
+            return 400, {"error": "The signature was not recorded: see errors.", "errors": errors}
+
+
+@api.post(
+    "/petitions/{petition_id}/record_signature_helper",
+    response={200: schemas.Recorded, 400: schemas.Error, 403: schemas.Error, 409: schemas.Error, 429: schemas.Error},
+    **OPTIONS,
+)
+def record_signature_helper(request: HttpRequest, petition_id: str, payload: schemas.SignatureIn):
+    """The same as POST on the petition's signatures, at the address OSDI's examples use."""
+    return record_signature(request, petition_id, payload)
