@@ -340,8 +340,10 @@ def signatures(request: HttpRequest, petition_id: str, query: Query[PageQuery]):
         anchor = 0 if page == 1 else cache.get(_anchor_key(found, per_page, query.filter, page))
         if anchor is not None:
             rows = list(queryset.filter(id__gt=anchor)[:per_page])
-        else:
+        else:  # a page reached by its number alone: counted from the start once, then remembered
             rows = list(queryset[(page - 1) * per_page : page * per_page])
+            if rows:
+                cache.set(_anchor_key(found, per_page, query.filter, page), rows[0].pk - 1, ANCHOR_SECONDS)
         if len(rows) == per_page:
             cache.set(_anchor_key(found, per_page, query.filter, page + 1), rows[-1].pk, ANCHOR_SECONDS)
     emails = request.auth.can_read_emails
