@@ -79,7 +79,7 @@ api = NinjaAPI(
     renderer=HalRenderer(),
     auth=TokenAuth(),
     docs_url=None,
-    openapi_url="/schema/",
+    openapi_url="/schema",
 )
 
 

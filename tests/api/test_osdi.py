@@ -391,3 +391,19 @@ def test_every_call_is_logged_without_what_was_sent(client, petition, owner):
     ]
     made.token.refresh_from_db()
     assert made.token.last_used_at is not None
+
+
+def test_the_documentation_is_made_from_the_schema_and_names_every_operation(client):
+    schema = client.get("/api/v1/schema/").json()
+    assert schema["openapi"].startswith("3.")
+    page = client.get("/api/v1/docs/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    for path, item in schema["paths"].items():
+        for method in item:
+            assert f"{method.upper()} {path}" in html
+    entry = client.get("/api/v1/").json()
+    for curie in entry["_links"]["curies"]:
+        for rel in ("petitions", "signatures", "record_signature_helper", "petition"):
+            assert f'id="{rel}"' in html and curie["href"].replace("{rel}", rel).endswith(f"/api/v1/docs/#{rel}")
+    assert "<script" not in html.split("<main", 1)[-1].split("</main>", 1)[0]
