@@ -38,7 +38,7 @@ def _operations(schema: dict) -> list[dict]:
                                for p in operation.get("parameters", [])],
                 "body": _schema_name(body),
                 "responses": [{"status": status, "schema": _schema_name(
-                    answer.get("content", {}).get("application/json", {}).get("schema"))}
+                    next(iter(answer.get("content", {}).values()), {}).get("schema"))}
                     for status, answer in operation.get("responses", {}).items()],
             })  # fmt: skip
     return found

@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404, HttpRequest
-from ninja import NinjaAPI, Query, Schema
+from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.renderers import BaseRenderer
 from ninja.security import APIKeyHeader
@@ -270,9 +270,13 @@ def _signatures(petition: Petition):
 # --- Operations -------------------------------------------------------------------------------------------------------
 
 OPTIONS = {"by_alias": True, "exclude_none": True}
+RECORDED = "Recorded. The signer has been sent an e-mail to confirm; the signature counts once confirmed."
+# What any call may be answered besides its own success: unreadable (400), no live token (401), not this token's
+# (404), a body too big (413), too many calls (429).
+REFUSALS = dict.fromkeys((400, 401, 404, 413, 429), schemas.Error)
 
 
-@api.get("/", auth=None, response=schemas.EntryPoint, **OPTIONS)
+@api.get("/", auth=None, response={200: schemas.EntryPoint, 413: schemas.Error}, **OPTIONS)
 def entry_point(request: HttpRequest):
     """The API entry point: what this server offers, and where."""
     return {
@@ -292,7 +296,7 @@ def entry_point(request: HttpRequest):
     }
 
 
-@api.get("/petitions", response=schemas.PetitionPage, **OPTIONS)
+@api.get("/petitions", response={200: schemas.PetitionPage, **REFUSALS}, **OPTIONS)
 def petitions(request: HttpRequest, query: Query[PageQuery]):
     """The petitions this token may read: its own."""
     page, per_page = _paging(query)
@@ -307,7 +311,7 @@ def petitions(request: HttpRequest, query: Query[PageQuery]):
     )  # fmt: skip
 
 
-@api.get("/petitions/{petition_id}", response=schemas.Petition, **OPTIONS)
+@api.get("/petitions/{petition_id}", response={200: schemas.Petition, **REFUSALS}, **OPTIONS)
 def petition(request: HttpRequest, petition_id: str):
     """One petition."""
     found = _petition_for(request, petition_id)
@@ -321,7 +325,7 @@ def _anchor_key(petition: Petition, per_page: int, filter_text: str | None, page
     return f"api:signatures:{petition.pk}:{per_page}:{digest}:{page}"
 
 
-@api.get("/petitions/{petition_id}/signatures", response=schemas.SignaturePage, **OPTIONS)
+@api.get("/petitions/{petition_id}/signatures", response={200: schemas.SignaturePage, **REFUSALS}, **OPTIONS)
 def signatures(request: HttpRequest, petition_id: str, query: Query[PageQuery]):
     """The petition's confirmed signatures, oldest first. Pages are cut by position in the order (keyset): the
     first row of each page is remembered from the page before it, so that walking page by page costs the same on
@@ -354,7 +358,7 @@ def signatures(request: HttpRequest, petition_id: str, query: Query[PageQuery]):
     )  # fmt: skip
 
 
-@api.get("/petitions/{petition_id}/signatures/{signature_id}", response=schemas.Signature, **OPTIONS)
+@api.get("/petitions/{petition_id}/signatures/{signature_id}", response={200: schemas.Signature, **REFUSALS}, **OPTIONS)
 def signature(request: HttpRequest, petition_id: str, signature_id: str):
     """One signature. A withdrawn, set-aside or anonymised one carries no personal fields."""
     found = _petition_for(request, petition_id)
@@ -392,7 +396,7 @@ def _form_data(payload: schemas.SignatureIn) -> dict:
 
 @api.post(
     "/petitions/{petition_id}/signatures",
-    response={200: schemas.Recorded, 400: schemas.Error, 403: schemas.Error, 409: schemas.Error, 429: schemas.Error},
+    response={200: schemas.Recorded, 403: schemas.Error, 409: schemas.Error, **REFUSALS},
     **OPTIONS,
 )
 def record_signature(request: HttpRequest, petition_id: str, payload: schemas.SignatureIn):
@@ -410,29 +414,31 @@ def record_signature(request: HttpRequest, petition_id: str, payload: schemas.Si
     )  # fmt: skip
     match submitted.outcome:
         case Outcome.ACCEPTED:
-            return 200, {
-                "vigil:state": "pending",
-                "vigil:message": "Recorded. The signer has been sent an e-mail to confirm; the signature counts once "
-                "confirmed.",
-                "_links": {
-                    "osdi:petition": {"href": hal.api_url(request, f"petitions/{found.public_id}")},
-                    "osdi:signatures": {"href": hal.api_url(request, f"petitions/{found.public_id}/signatures")},
+            return Status(
+                200,
+                {
+                    "vigil:state": "pending",
+                    "vigil:message": RECORDED,
+                    "_links": {
+                        "osdi:petition": {"href": hal.api_url(request, f"petitions/{found.public_id}")},
+                        "osdi:signatures": {"href": hal.api_url(request, f"petitions/{found.public_id}/signatures")},
+                    },
                 },
-            }
+            )
         case Outcome.SENDER_OVER | Outcome.EMAIL_OVER:
             rate = settings.VIGIL_API_SIGN_RATE_PER_TOKEN if submitted.outcome == Outcome.SENDER_OVER else None
             raise Throttled(_period_seconds(rate or settings.VIGIL_SIGN_RATE_PER_EMAIL))
         case Outcome.NOT_OPEN:
-            return 409, {"error": submitted.notice}
+            return Status(409, {"error": submitted.notice})
         case _:
             errors = {_FIELD_NAMES.get(field, field): [str(message) for message in messages]
                       for field, messages in form.errors.items()}  # fmt: skip
-            return 400, {"error": "The signature was not recorded: see errors.", "errors": errors}
+            return Status(400, {"error": "The signature was not recorded: see errors.", "errors": errors})
 
 
 @api.post(
     "/petitions/{petition_id}/record_signature_helper",
-    response={200: schemas.Recorded, 400: schemas.Error, 403: schemas.Error, 409: schemas.Error, 429: schemas.Error},
+    response={200: schemas.Recorded, 403: schemas.Error, 409: schemas.Error, **REFUSALS},
     **OPTIONS,
 )
 def record_signature_helper(request: HttpRequest, petition_id: str, payload: schemas.SignatureIn):
