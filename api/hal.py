@@ -38,15 +38,17 @@ def collection(
     per_page: int,
     total_records: int,
     query: dict,
+    prefix: str = "osdi",
 ) -> dict:
-    """One page of a collection. `next` is there while the page is full (an empty page ends the walk, as Action
-    Network's clients expect); `previous` from page 2 on."""
+    """One page of a collection, under `prefix:kind`. `next` is there while the page is full (an empty page ends the
+    walk, as Action Network's clients expect); `previous` from page 2 on."""
     total_pages = -(-total_records // per_page) if total_records else 0
     links = {
         "self": {"href": api_url(request, path, page=page if page > 1 else None, per_page=per_page, **query)},
-        f"osdi:{kind}": [{"href": item["_links"]["self"]["href"]} for item in items],
         "curies": curies(request),
     }
+    if all("_links" in item for item in items):
+        links[f"{prefix}:{kind}"] = [{"href": item["_links"]["self"]["href"]} for item in items]
     if len(items) == per_page:
         links["next"] = {"href": api_url(request, path, page=page + 1, per_page=per_page, **query)}
     if page > 1:
@@ -57,5 +59,5 @@ def collection(
         "page": page,
         "total_records": total_records,
         "_links": links,
-        "_embedded": {f"osdi:{kind}": items},
+        "_embedded": {f"{prefix}:{kind}": items},
     }

@@ -106,6 +106,77 @@ class SignaturePage(Schema):
     embedded: dict[str, list[Signature]] = Field(alias="_embedded")
 
 
+class Source(Schema):
+    name: str
+    url: str | None = None
+
+
+class Article(Schema):
+    identifiers: list[str]
+    origin_system: str
+    created_date: str | None = None
+    modified_date: str
+    title: str
+    description: str
+    content: str
+    browser_url: str
+    section: str
+    authors: list[str]
+    source: Source | None = None
+    links: Links = Field(alias="_links")
+
+
+class Letter(Schema):
+    identifiers: list[str]
+    origin_system: str
+    created_date: str
+    modified_date: str
+    title: str
+    content: str
+    kind: str
+    state: str
+    browser_url: str
+    petition_title: str
+    total_signatories: int
+    links: Links = Field(alias="_links")
+
+
+class Signatory(Schema):
+    name: str
+    signer_name: str
+    signer_role: str | None = None
+    website: str | None = None
+    logo_url: str | None = None
+    holding: str | None = None
+
+
+class ArticlePage(Schema):
+    total_pages: int
+    per_page: int
+    page: int
+    total_records: int
+    links: Links = Field(alias="_links")
+    embedded: dict[str, list[Article]] = Field(alias="_embedded")
+
+
+class LetterPage(Schema):
+    total_pages: int
+    per_page: int
+    page: int
+    total_records: int
+    links: Links = Field(alias="_links")
+    embedded: dict[str, list[Letter]] = Field(alias="_embedded")
+
+
+class SignatoryPage(Schema):
+    total_pages: int
+    per_page: int
+    page: int
+    total_records: int
+    links: Links = Field(alias="_links")
+    embedded: dict[str, list[Signatory]] = Field(alias="_embedded")
+
+
 class Recorded(Schema):
     state: str = Field(alias="vigil:state")
     message: str = Field(alias="vigil:message")

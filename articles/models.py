@@ -1,3 +1,5 @@
+import uuid
+
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
@@ -55,6 +57,8 @@ class ArticleQuerySet(models.QuerySet):
 class Article(models.Model):
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True, help_text=_("The article's address: /news/<slug>/."))
+    # The article's id outside the site (the API's "vigil:<uuid>"): the slug may change, this does not.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     standfirst = models.TextField(max_length=600, help_text=_("One or two sentences under the headline."))
     body = models.TextField(help_text=_("Paragraphs, headings, lists, links, emphasis, quotes and figures."))
     body_text = models.TextField(blank=True, editable=False, help_text="The body as plain text, for search.")

@@ -43,6 +43,8 @@ class Letter(models.Model):
     once anyone has signed, an edit adds a version instead of changing the one they signed."""
 
     petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="letters")
+    # The letter's id outside the site (the API's "vigil:<uuid>").
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=12, choices=LetterKind.choices)
     slug = models.SlugField(max_length=80)
     title = models.CharField(max_length=200)

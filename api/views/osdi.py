@@ -8,30 +8,28 @@ with the write scope, records signatures through the same service as the sign fo
 
 import hashlib
 import json
-import uuid
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404, HttpRequest
-from ninja import NinjaAPI, Query, Schema, Status
+from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.renderers import BaseRenderer
 from ninja.security import APIKeyHeader
-from pydantic import Field
 
 from api import hal, schemas
 from api.models import ApiToken
-from api.odata import FilterInvalid, filter_q
+from api.operations import MAX_PAGE_SIZE, OPTIONS, REFUSALS, PageQuery, page_filter, paging, public_id
 from api.services.tokens import api_token_for
+from api.views.public import router as public_router
 from petitions.forms import SignForm
 from petitions.models import Petition
 from petitions.services.signing import Outcome, signature_submit
 from signatures.models import Signature, SignatureState
 from signatures.ratelimits import rate_limited
 
-MAX_PAGE_SIZE = 25
 ANCHOR_SECONDS = 3600
 SIGNATURE_FILTERS = {"created_date": "created_at", "modified_date": "modified"}
 PETITION_FILTERS = {"created_date": "created_at", "modified_date": "updated_at"}
@@ -119,56 +117,10 @@ def _not_found(request, exc):
     return _error(request, 404, "Not found")
 
 
-# --- Paging ----------------------------------------------------------------------------------------------------------
-
-
-class PageQuery(Schema):
-    page: str | None = Field(None, description="1 for the first page (the default).")
-    per_page: str | None = Field(None, description=f"Items per page, at most {MAX_PAGE_SIZE} (the default).")
-    filter: str | None = Field(
-        None, description="OData, e.g. modified_date gt '2026-01-01'; operators eq ne gt ge lt le, joined by and."
-    )
-
-
-def _paging(query: PageQuery) -> tuple[int, int]:
-    """Page and page size. Numbers that are not numbers fall back to the defaults (some clients send them mangled);
-    a page below 1 or a size below 1 is refused; a size above the maximum is the maximum."""
-    try:
-        page = int(query.page) if query.page not in (None, "") else 1
-    except ValueError:
-        page = 1
-    try:
-        per_page = int(query.per_page) if query.per_page not in (None, "") else MAX_PAGE_SIZE
-    except ValueError:
-        per_page = MAX_PAGE_SIZE
-    if page < 1:
-        raise HttpError(400, "page must be 1 or more.")
-    if per_page < 1:
-        raise HttpError(400, f"per_page must be between 1 and {MAX_PAGE_SIZE}.")
-    return page, min(per_page, MAX_PAGE_SIZE)
-
-
-def _filter(query: PageQuery, fields: dict[str, str]):
-    try:
-        return filter_q(query.filter, fields=fields) if query.filter else None
-    except FilterInvalid as exc:
-        raise HttpError(400, str(exc)) from exc
-
-
-# --- Resources -------------------------------------------------------------------------------------------------------
-
-
-def _public_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value.removeprefix(f"{hal.NAMESPACE}:"))
-    except ValueError:
-        raise Http404 from None
-
-
 def _petition_for(request: HttpRequest, petition_id: str) -> Petition:
     """The token's petition, if that is the one asked for; otherwise 404, as for a petition that does not exist."""
     petition = request.auth.petition
-    if petition.public_id != _public_id(petition_id):
+    if petition.public_id != public_id(petition_id):
         raise Http404
     return petition
 
@@ -269,11 +221,7 @@ def _signatures(petition: Petition):
 
 # --- Operations -------------------------------------------------------------------------------------------------------
 
-OPTIONS = {"by_alias": True, "exclude_none": True}
 RECORDED = "Recorded. The signer has been sent an e-mail to confirm; the signature counts once confirmed."
-# What any call may be answered besides its own success: unreadable (400), no live token (401), not this token's
-# (404), a body too big (413), too many calls (429).
-REFUSALS = dict.fromkeys((400, 401, 404, 413, 429), schemas.Error)
 
 
 @api.get("/", auth=None, response={200: schemas.EntryPoint, 413: schemas.Error}, **OPTIONS)
@@ -290,6 +238,8 @@ def entry_point(request: HttpRequest):
         "_links": {
             "self": {"href": hal.api_url(request), "title": "This API entry point"},
             "osdi:petitions": {"href": hal.api_url(request, "petitions"), "title": "The petitions of this token"},
+            "vigil:articles": {"href": hal.api_url(request, "articles"), "title": "Published articles"},
+            "vigil:letters": {"href": hal.api_url(request, "letters"), "title": "Sign-on letters"},
             "docs": {"href": hal.absolute(request, "/api/v1/docs/"), "title": "Documentation"},
             "curies": hal.curies(request),
         },
@@ -299,8 +249,8 @@ def entry_point(request: HttpRequest):
 @api.get("/petitions", response={200: schemas.PetitionPage, **REFUSALS}, **OPTIONS)
 def petitions(request: HttpRequest, query: Query[PageQuery]):
     """The petitions this token may read: its own."""
-    page, per_page = _paging(query)
-    condition = _filter(query, PETITION_FILTERS)
+    page, per_page = paging(query)
+    condition = page_filter(query, PETITION_FILTERS)
     found = Petition.objects.select_related("tally").filter(pk=request.auth.petition_id)
     if condition is not None:
         found = found.filter(condition)
@@ -333,8 +283,8 @@ def signatures(request: HttpRequest, petition_id: str, query: Query[PageQuery]):
     `total_records` is the petition's count of confirmed signatures (without a filter, exact within seconds)."""
     found = _petition_for(request, petition_id)
     found = Petition.objects.select_related("tally").get(pk=found.pk)
-    page, per_page = _paging(query)
-    condition = _filter(query, SIGNATURE_FILTERS)
+    page, per_page = paging(query)
+    condition = page_filter(query, SIGNATURE_FILTERS)
     total = _total_signatures(found)
     rows: list[Signature] = []
     if (page - 1) * per_page <= total + 10_000:  # past the end (with a margin for the count's lag): empty at once
@@ -362,7 +312,7 @@ def signatures(request: HttpRequest, petition_id: str, query: Query[PageQuery]):
 def signature(request: HttpRequest, petition_id: str, signature_id: str):
     """One signature. A withdrawn, set-aside or anonymised one carries no personal fields."""
     found = _petition_for(request, petition_id)
-    row = _signatures(found).filter(public_id=_public_id(signature_id)).exclude(state=SignatureState.PENDING).first()
+    row = _signatures(found).filter(public_id=public_id(signature_id)).exclude(state=SignatureState.PENDING).first()
     if row is None:
         raise Http404
     return _signature_json(request, row, petition=found, emails=request.auth.can_read_emails)
@@ -444,3 +394,6 @@ def record_signature(request: HttpRequest, petition_id: str, payload: schemas.Si
 def record_signature_helper(request: HttpRequest, petition_id: str, payload: schemas.SignatureIn):
     """The same as POST on the petition's signatures, at the address OSDI's examples use."""
     return record_signature(request, petition_id, payload)
+
+
+api.add_router("", public_router)

@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
 from api.services.tokens import api_token_create
-from tests.deliverables.factories import organiser_of
+from deliverables.models import SignOnState
+from tests.deliverables.factories import OpenLetterFactory, SignOnFactory, organiser_of
+from tests.factories import PublishedArticleFactory
 from tests.petitions.factories import ConfirmedSignatureFactory, OpenPetitionFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,10 +42,14 @@ def test_every_answer_is_one_the_schema_lists(wsgi_app):
     token = api_token_create(petition=petition, by=organiser_of(petition), name="fuzz", can_write=True).secret
     schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", wsgi_app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 7  # the entry point, 4 reads, the helper at its two addresses
+    assert len(operations) == 12  # entry point, 4 reads, the helper at 2 addresses, 5 public reads
 
     signature = petition.signatures.first()
-    real = {"petition_id": str(petition.public_id), "signature_id": str(signature.public_id)}
+    letter = OpenLetterFactory(petition=petition)
+    SignOnFactory(letter=letter, state=SignOnState.VERIFIED)
+    article = PublishedArticleFactory(related_petition=petition)
+    real = {"petition_id": str(petition.public_id), "signature_id": str(signature.public_id),
+            "letter_id": str(letter.public_id), "article_id": str(article.public_id)}  # fmt: skip
     for operation in operations:
         _checker(operation, token, ids=None)()  # made-up ids: 404s
         _checker(operation, token, ids=real)()  # this petition's, and one of its signatures'
