@@ -404,6 +404,15 @@ def test_the_documentation_is_made_from_the_schema_and_names_every_operation(cli
             assert f"{method.upper()} {path}" in html
     entry = client.get("/api/v1/").json()
     for curie in entry["_links"]["curies"]:
-        for rel in ("petitions", "signatures", "record_signature_helper", "petition"):
+        for rel in (
+            "petitions",
+            "signatures",
+            "record_signature_helper",
+            "petition",
+            "articles",
+            "letters",
+            "signatories",
+            "petition_page",
+        ):
             assert f'id="{rel}"' in html and curie["href"].replace("{rel}", rel).endswith(f"/api/v1/docs/#{rel}")
     assert "<script" not in html.split("<main", 1)[-1].split("</main>", 1)[0]

@@ -50,9 +50,7 @@ def test_letters_of_public_petitions_with_their_verified_signatories_only(client
 def test_shareholders_show_their_holding_and_no_website(client):
     letter = OpenLetterFactory(petition=OpenPetitionFactory(), kind=LetterKind.SHAREHOLDER)
     ShareholderSignOnFactory(letter=letter, name="A Pension Fund", holding_kind="shares", shares=1200)
-    [signatory] = client.get(f"/api/v1/letters/{letter.public_id}/signatories").json()["_embedded"][
-        "vigil:signatories"
-    ]
+    [signatory] = client.get(f"/api/v1/letters/{letter.public_id}/signatories").json()["_embedded"]["vigil:signatories"]
     assert "website" not in signatory and "logo_url" not in signatory
 
 
