@@ -389,6 +389,8 @@ VIGIL_SIGN_RATE_PER_EMAIL = env_str("VIGIL_SIGN_RATE_PER_EMAIL", "10/h")
 VIGIL_API_RATE_PER_TOKEN = env_str("VIGIL_API_RATE_PER_TOKEN", "1200/m")
 VIGIL_API_SIGN_RATE_PER_TOKEN = env_str("VIGIL_API_SIGN_RATE_PER_TOKEN", "36000/h")
 VIGIL_API_MAX_BODY_BYTES = env_int("VIGIL_API_MAX_BODY_BYTES", 64 * 1024)
+# How long a web process trusts a token it has looked up (a revoked token stops in every process within this).
+VIGIL_API_TOKEN_CACHE_SECONDS = env_int("VIGIL_API_TOKEN_CACHE_SECONDS", 2)
 VIGIL_SIGN_RESEND_RATE = env_str("VIGIL_SIGN_RESEND_RATE", "10/h")
 # The sign view re-reads a petition's state at most this often per web process (seconds; 0: every time).
 VIGIL_SIGN_PETITION_CACHE_SECONDS = float(env_int("VIGIL_SIGN_PETITION_CACHE_MS", 2000)) / 1000

@@ -294,7 +294,13 @@ def signatures(request: HttpRequest, petition_id: str, query: Query[PageQuery]):
         anchor = 0 if page == 1 else cache.get(_anchor_key(found, per_page, query.filter, page))
         if anchor is not None:
             rows = list(queryset.filter(id__gt=anchor)[:per_page])
-        else:  # a page reached by its number alone: counted from the start once, then remembered
+        elif condition is None:  # a page reached by its number alone: its start counted once in the index alone
+            confirmed = Signature.objects.filter(petition_id=found.pk, state=SignatureState.CONFIRMED).order_by("id")
+            before = list(confirmed.values_list("id", flat=True)[(page - 1) * per_page - 1 :][:1])
+            if before:
+                cache.set(_anchor_key(found, per_page, query.filter, page), before[0], ANCHOR_SECONDS)
+                rows = list(queryset.filter(id__gt=before[0])[:per_page])
+        else:  # filtered: counted from the start of the filtered rows, then remembered
             rows = list(queryset[(page - 1) * per_page : page * per_page])
             if rows:
                 cache.set(_anchor_key(found, per_page, query.filter, page), rows[0].pk - 1, ANCHOR_SECONDS)

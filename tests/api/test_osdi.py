@@ -416,3 +416,17 @@ def test_the_documentation_is_made_from_the_schema_and_names_every_operation(cli
         ):
             assert f'id="{rel}"' in html and curie["href"].replace("{rel}", rel).endswith(f"/api/v1/docs/#{rel}")
     assert "<script" not in html.split("<main", 1)[-1].split("</main>", 1)[0]
+
+
+def test_a_page_reached_by_its_number_alone_has_the_rows_of_that_position(client, petition, owner):
+    rows = ConfirmedSignatureFactory.create_batch(60, petition=petition)
+    PendingSignatureFactory.create_batch(5, petition=petition)  # not in the collection, not counted in positions
+    token = _token(petition, owner)
+    path = f"/api/v1/petitions/{petition.public_id}/signatures"
+    for page, per_page in ((3, 25), (2, 7), (60, 1)):
+        body = _get(client, f"{path}?page={page}&per_page={per_page}", token).json()
+        expected = rows[(page - 1) * per_page : page * per_page]
+        assert [item["identifiers"][0] for item in body["_embedded"]["osdi:signatures"]] == [
+            f"vigil:{s.public_id}" for s in expected
+        ], (page, per_page)
+    assert _get(client, f"{path}?page=61&per_page=1", token).json()["_embedded"]["osdi:signatures"] == []
