@@ -430,3 +430,13 @@ def test_a_page_reached_by_its_number_alone_has_the_rows_of_that_position(client
             f"vigil:{s.public_id}" for s in expected
         ], (page, per_page)
     assert _get(client, f"{path}?page=61&per_page=1", token).json()["_embedded"]["osdi:signatures"] == []
+
+
+def test_recording_counts_against_the_signing_limit_not_the_call_limit(client, petition, owner, settings):
+    settings.VIGIL_API_RATE_PER_TOKEN = "1/m"
+    settings.VIGIL_API_SIGN_RATE_PER_TOKEN = "3/m"
+    token = _token(petition, owner, can_write=True)
+    path = f"/api/v1/petitions/{petition.public_id}/signatures"
+    statuses = [_post(client, path, _person(email=f"r{i}@example.org"), token).status_code for i in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    assert [_get(client, "/api/v1/petitions", token).status_code for _ in range(2)] == [200, 429]
