@@ -32,7 +32,7 @@ def setup_database(*, rows: int, fresh: bool) -> None:
     e = env()
     if fresh:
         recreate_database(DATABASE)
-        manage(e, "migrate", "--noinput", "-v", "0")
+    manage(e, "migrate", "--noinput", "-v", "0")  # also brings a kept database up to the code's migrations
     subprocess.run([PY, "-m", "bench.deliverables_common", "populate", str(rows)], cwd=ROOT, env=e, check=True)
 
 
