@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from api.models import ApiCall, ApiToken
+from core.db import without_disk_wait
 from petitions.models import MembershipRole, Petition, PetitionMembership
 
 TOKEN_PREFIX = "vgl_"
@@ -83,27 +84,31 @@ def api_token_for(secret: str) -> ApiToken | None:
     found = _known.get(digest)
     if found is not None and found[0] > now:
         return found[1]
-    token = ApiToken.objects.select_related("petition").filter(digest=digest, revoked_at__isnull=True).first()
+    token = (
+        ApiToken.objects.select_related("petition", "petition__tally")
+        .filter(digest=digest, revoked_at__isnull=True)
+        .first()
+    )
     if len(_known) > 10_000:
         _known.clear()
     _known[digest] = (now + settings.VIGIL_API_TOKEN_CACHE_SECONDS, token)
     return token
 
 
-# One statement in autocommit, not waiting for the disk (as the outbox pump's stamps): a call's log line is worth
-# less than the call.
+# One statement in autocommit that does not wait for the disk: a call's log line is worth less than the call.
 _LOG_INSERT = (
     f"INSERT INTO {ApiCall._meta.db_table} (token_id, method, path, status, duration_ms, at) "
     "VALUES (%s, %s, %s, %s, %s, %s)"
 )
-_NO_DISK_WAIT = "SET LOCAL synchronous_commit TO off; "
 
 
 def api_call_log(*, token: ApiToken | None, method: str, path: str, status: int, duration_ms: int) -> None:
     now = timezone.now()
     with connection.cursor() as cursor:
-        sql = _NO_DISK_WAIT + _LOG_INSERT if connection.vendor == "postgresql" else _LOG_INSERT
-        cursor.execute(sql, [token.pk if token else None, method[:7], path[:300], status, duration_ms, now])
+        cursor.execute(
+            without_disk_wait(_LOG_INSERT),
+            [token.pk if token else None, method[:7], path[:300], status, duration_ms, now],
+        )
     if token is not None and (token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60):
         token.last_used_at = now  # at most once a minute per token and process
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

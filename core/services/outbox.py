@@ -30,6 +30,7 @@ from django.core.mail import get_connection
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.db import without_disk_wait
 from core.mail import delivery_message, outbound_email_render_many
 from core.models import OutboundEmail
 from core.redact import redact
@@ -89,10 +90,6 @@ def outbound_email_sweep(*, now: datetime | None = None) -> list[int]:
     )
 
 
-# Sent in the same query string as the statement it speeds up: PostgreSQL runs one query string as one transaction,
-# so the setting ends with it (a session-level SET would stay on a pooled server connection for its next client).
-_NO_DISK_WAIT = "SET LOCAL synchronous_commit TO off;"
-
 _CLAIM_SQL = """
 UPDATE core_outboundemail SET claimed_until = %(until)s
 WHERE id IN (
@@ -115,7 +112,7 @@ def _outbox_claim(*, now: datetime, batch: int) -> list[int]:
     until = now + timedelta(seconds=settings.VIGIL_OUTBOX_CLAIM_SECONDS)
     if connection.vendor == "postgresql":
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_NO_DISK_WAIT + _CLAIM_SQL, {"now": now, "until": until, "batch": batch})
+            cursor.execute(without_disk_wait(_CLAIM_SQL), {"now": now, "until": until, "batch": batch})
             return sorted(pk for (pk,) in cursor.fetchall())
     with transaction.atomic():  # the embedded SQLite default: one process, so no one to race with
         ids = list(
@@ -229,8 +226,7 @@ def _pump_one(*, row: OutboundEmail, transport) -> int:
 
 def _stamp_sent(*, row: OutboundEmail, now: datetime) -> None:
     with connection.cursor() as cursor:  # one prepared statement: the ORM's update() would build it for every message
-        prefix = _NO_DISK_WAIT if connection.vendor == "postgresql" else ""
-        cursor.execute(prefix + _STAMP_SQL, [row.attempts + 1, now, now, row.pk])
+        cursor.execute(without_disk_wait(_STAMP_SQL), [row.attempts + 1, now, now, row.pk])
 
 
 # Every message handed to the mail server is remembered in the cache for a day (one Redis write), so that a message
