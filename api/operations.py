@@ -12,6 +12,7 @@ from api import hal, schemas
 from api.odata import FilterInvalid, filter_q
 
 MAX_PAGE_SIZE = 25
+MAX_OFFSET = 2**31  # past the end of any collection, and within what PostgreSQL's OFFSET holds
 OPTIONS = {"by_alias": True, "exclude_none": True}
 # What any call may be answered besides its own success: unreadable (400), no live token (401), not this token's
 # (404), a body too big (413), too many calls (429).
@@ -59,3 +60,9 @@ def public_id(value: str) -> uuid.UUID:
         return uuid.UUID(value.removeprefix(f"{hal.NAMESPACE}:"))
     except ValueError:
         raise Http404 from None
+
+
+def rows_of_page(queryset, page: int, per_page: int) -> list:
+    """The rows of one page, cut by position; none for a page past the end of any collection (page 10^20 too)."""
+    offset = (page - 1) * per_page
+    return list(queryset[offset : offset + per_page]) if offset < MAX_OFFSET else []

@@ -1,7 +1,7 @@
 """The shapes the API reads and writes, for validation and for the OpenAPI document (/api/v1/schema/)."""
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, create_model
 
 
 class Link(Schema):
@@ -28,6 +28,19 @@ class EntryPoint(Schema):
     max_pagesize: int
     namespace: str
     links: Links = Field(alias="_links")
+
+
+class _Page(Schema):
+    total_pages: int
+    per_page: int
+    page: int
+    total_records: int
+    links: Links = Field(alias="_links")
+
+
+def _page_of(item: type[Schema], name: str) -> type[Schema]:
+    """A page of `item`s: the page's figures and links, and the items under `_embedded`."""
+    return create_model(name, __base__=_Page, embedded=(dict[str, list[item]], Field(alias="_embedded")))
 
 
 class Target(Schema):
@@ -88,22 +101,10 @@ class Signature(Schema):
     links: Links = Field(alias="_links")
 
 
-class PetitionPage(Schema):
-    total_pages: int
-    per_page: int
-    page: int
-    total_records: int
-    links: Links = Field(alias="_links")
-    embedded: dict[str, list[Petition]] = Field(alias="_embedded")
+PetitionPage = _page_of(Petition, "PetitionPage")
 
 
-class SignaturePage(Schema):
-    total_pages: int
-    per_page: int
-    page: int
-    total_records: int
-    links: Links = Field(alias="_links")
-    embedded: dict[str, list[Signature]] = Field(alias="_embedded")
+SignaturePage = _page_of(Signature, "SignaturePage")
 
 
 class Source(Schema):
@@ -150,31 +151,13 @@ class Signatory(Schema):
     holding: str | None = None
 
 
-class ArticlePage(Schema):
-    total_pages: int
-    per_page: int
-    page: int
-    total_records: int
-    links: Links = Field(alias="_links")
-    embedded: dict[str, list[Article]] = Field(alias="_embedded")
+ArticlePage = _page_of(Article, "ArticlePage")
 
 
-class LetterPage(Schema):
-    total_pages: int
-    per_page: int
-    page: int
-    total_records: int
-    links: Links = Field(alias="_links")
-    embedded: dict[str, list[Letter]] = Field(alias="_embedded")
+LetterPage = _page_of(Letter, "LetterPage")
 
 
-class SignatoryPage(Schema):
-    total_pages: int
-    per_page: int
-    page: int
-    total_records: int
-    links: Links = Field(alias="_links")
-    embedded: dict[str, list[Signatory]] = Field(alias="_embedded")
+SignatoryPage = _page_of(Signatory, "SignatoryPage")
 
 
 class Recorded(Schema):

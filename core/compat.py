@@ -28,6 +28,11 @@ def ratelimit_client_ip(request: HttpRequest) -> str:
     return _get_ip(request)
 
 
+def ratelimit_period(rate: str) -> int:
+    """The seconds of a django-ratelimit rate's window ("10/h": 3600, "5/10m": 600): how long to say to wait."""
+    return _split_rate(rate)[1]
+
+
 def ratelimit_counter(*, group: str, rate: str, value: str) -> tuple[str, int, int]:
     """Where django-ratelimit's `is_ratelimited(group=group, rate=rate, method=ALL)` counts `value` at this moment:
     the cache key (before the cache's own KEY_PREFIX and version), the rate's limit, and the expiry in seconds that

@@ -21,9 +21,19 @@ from ninja.security import APIKeyHeader
 
 from api import hal, schemas
 from api.models import ApiToken
-from api.operations import MAX_PAGE_SIZE, OPTIONS, REFUSALS, PageQuery, page_filter, paging, public_id
+from api.operations import (
+    MAX_PAGE_SIZE,
+    OPTIONS,
+    REFUSALS,
+    PageQuery,
+    page_filter,
+    paging,
+    public_id,
+    rows_of_page,
+)
 from api.services.tokens import api_token_for
 from api.views.public import router as public_router
+from core.compat import ratelimit_period
 from petitions.forms import SignForm
 from petitions.models import Petition
 from petitions.services.signing import Outcome, signature_submit
@@ -47,11 +57,6 @@ class Throttled(Exception):
         self.retry_after = retry_after
 
 
-def _period_seconds(rate: str) -> int:
-    unit = rate.split("/", 1)[1][-1]
-    return {"s": 1, "m": 60, "h": 3600, "d": 86400}.get(unit, 60)
-
-
 class TokenAuth(APIKeyHeader):
     """A live token in the OSDI-API-Token header, each call counted against VIGIL_API_RATE_PER_TOKEN; or, with
     `counted=False`, for an operation that counts its calls against a limit of its own (recording signatures)."""
@@ -69,7 +74,7 @@ class TokenAuth(APIKeyHeader):
         request.api_token = token  # for the call log (api.middleware)
         rate = settings.VIGIL_API_RATE_PER_TOKEN
         if self.counted and rate_limited(request, group="api:token", rate=rate, value=str(token.pk)):
-            raise Throttled(_period_seconds(rate))
+            raise Throttled(ratelimit_period(rate))
         return token
 
 
@@ -93,8 +98,7 @@ api = NinjaAPI(
 
 
 def _error(request: HttpRequest, status: int, message: str, **extra):
-    response = api.create_response(request, {"error": message, **extra}, status=status)
-    return response
+    return api.create_response(request, {"error": message, **extra}, status=status)
 
 
 @api.exception_handler(AuthenticationError)
@@ -265,7 +269,7 @@ def petitions(request: HttpRequest, query: Query[PageQuery]):
     found = Petition.objects.select_related("tally").filter(pk=request.auth.petition_id)
     if condition is not None:
         found = found.filter(condition)
-    rows = list(found.order_by("id")[(page - 1) * per_page : page * per_page]) if page == 1 else []
+    rows = rows_of_page(found.order_by("id"), page, per_page)
     return hal.collection(
         request, kind="petitions", path="petitions", items=[_petition_json(request, p) for p in rows], page=page,
         per_page=per_page, total_records=found.count(), query={"filter": query.filter},
@@ -275,9 +279,7 @@ def petitions(request: HttpRequest, query: Query[PageQuery]):
 @api.get("/petitions/{petition_id}", response={200: schemas.Petition, **REFUSALS}, **OPTIONS)
 def petition(request: HttpRequest, petition_id: str):
     """One petition."""
-    found = _petition_for(request, petition_id)
-    found = Petition.objects.select_related("tally").get(pk=found.pk)
-    return _petition_json(request, found)
+    return _petition_json(request, _petition_for(request, petition_id))
 
 
 def _anchor_key(petition: Petition, per_page: int, filter_text: str | None, page: int) -> str:
@@ -292,8 +294,7 @@ def signatures(request: HttpRequest, petition_id: str, query: Query[PageQuery]):
     first row of each page is remembered from the page before it, so that walking page by page costs the same on
     page 4,000 as on page 1, and a row removed meanwhile does not shift the rows after it into a page already read.
     `total_records` is the petition's count of confirmed signatures (without a filter, exact within seconds)."""
-    found = _petition_for(request, petition_id)
-    found = Petition.objects.select_related("tally").get(pk=found.pk)
+    found = _petition_for(request, petition_id)  # with its tally, as the token was looked up
     page, per_page = paging(query)
     condition = page_filter(query, SIGNATURE_FILTERS)
     total = _total_signatures(found)
@@ -312,7 +313,7 @@ def signatures(request: HttpRequest, petition_id: str, query: Query[PageQuery]):
                 cache.set(_anchor_key(found, per_page, query.filter, page), before[0], ANCHOR_SECONDS)
                 rows = list(queryset.filter(id__gt=before[0])[:per_page])
         else:  # filtered: counted from the start of the filtered rows, then remembered
-            rows = list(queryset[(page - 1) * per_page : page * per_page])
+            rows = rows_of_page(queryset, page, per_page)
             if rows:
                 cache.set(_anchor_key(found, per_page, query.filter, page), rows[0].pk - 1, ANCHOR_SECONDS)
         if len(rows) == per_page:
@@ -390,8 +391,8 @@ def record_signature(request: HttpRequest, petition_id: str, payload: schemas.Si
                 request, {"vigil:state": "pending", "vigil:message": RECORDED, "_links": links}, status=200
             )
         case Outcome.SENDER_OVER | Outcome.EMAIL_OVER:
-            rate = settings.VIGIL_API_SIGN_RATE_PER_TOKEN if submitted.outcome == Outcome.SENDER_OVER else None
-            raise Throttled(_period_seconds(rate or settings.VIGIL_SIGN_RATE_PER_EMAIL))
+            over = settings.VIGIL_API_SIGN_RATE_PER_TOKEN if submitted.outcome == Outcome.SENDER_OVER else None
+            raise Throttled(ratelimit_period(over or settings.VIGIL_SIGN_RATE_PER_EMAIL))
         case Outcome.NOT_OPEN:
             return Status(409, {"error": submitted.notice})
         case _:

@@ -7,7 +7,7 @@ from ninja import Query, Router
 from ninja.errors import HttpError
 
 from api import hal, schemas
-from api.operations import OPTIONS, PageQuery, page_filter, paging, public_id
+from api.operations import OPTIONS, PageQuery, page_filter, paging, public_id, rows_of_page
 from articles.models import Article
 from deliverables.models import Letter, LetterState, SignOn, SignOnState
 from petitions.models import PUBLIC_STATUSES, Petition
@@ -39,6 +39,19 @@ def _article_json(request: HttpRequest, article: Article) -> dict:
     }
 
 
+def _page(request: HttpRequest, query: PageQuery, *, kind: str, queryset, filters: dict, order: tuple, to_json):
+    """One page of a small public collection (hundreds or thousands of rows: counted and cut by position)."""
+    page, per_page = paging(query)
+    condition = page_filter(query, filters)
+    if condition is not None:
+        queryset = queryset.filter(condition)
+    rows = rows_of_page(queryset.order_by(*order), page, per_page)
+    return hal.collection(
+        request, kind=kind, path=kind, prefix=hal.NAMESPACE, items=[to_json(request, row) for row in rows],
+        page=page, per_page=per_page, total_records=queryset.count(), query={"filter": query.filter},
+    )  # fmt: skip
+
+
 def _articles():
     return Article.objects.published().select_related("section", "related_petition").prefetch_related("authors")
 
@@ -46,17 +59,8 @@ def _articles():
 @router.get("/articles", response={200: schemas.ArticlePage, **REFUSALS}, **OPTIONS)
 def articles(request: HttpRequest, query: Query[PageQuery]):
     """Published articles, newest first."""
-    page, per_page = paging(query)
-    found = _articles()
-    condition = page_filter(query, ARTICLE_FILTERS)
-    if condition is not None:
-        found = found.filter(condition)
-    rows = list(found.order_by("-published_at", "-pk")[(page - 1) * per_page : page * per_page])
-    return hal.collection(
-        request, kind="articles", path="articles", prefix=hal.NAMESPACE,
-        items=[_article_json(request, row) for row in rows], page=page, per_page=per_page,
-        total_records=found.count(), query={"filter": query.filter},
-    )  # fmt: skip
+    return _page(request, query, kind="articles", queryset=_articles(), filters=ARTICLE_FILTERS,
+                 order=("-published_at", "-pk"), to_json=_article_json)  # fmt: skip
 
 
 @router.get("/articles/{article_id}", response={200: schemas.Article, **REFUSALS}, **OPTIONS)
@@ -102,17 +106,8 @@ def _letter_json(request: HttpRequest, letter: Letter) -> dict:
 @router.get("/letters", response={200: schemas.LetterPage, **REFUSALS}, **OPTIONS)
 def letters(request: HttpRequest, query: Query[PageQuery]):
     """Sign-on letters of public petitions, open or closed, newest first."""
-    page, per_page = paging(query)
-    found = _letters()
-    condition = page_filter(query, LETTER_FILTERS)
-    if condition is not None:
-        found = found.filter(condition)
-    rows = list(found.order_by("-created_at", "-pk")[(page - 1) * per_page : page * per_page])
-    return hal.collection(
-        request, kind="letters", path="letters", prefix=hal.NAMESPACE,
-        items=[_letter_json(request, row) for row in rows], page=page, per_page=per_page,
-        total_records=found.count(), query={"filter": query.filter},
-    )  # fmt: skip
+    return _page(request, query, kind="letters", queryset=_letters(), filters=LETTER_FILTERS,
+                 order=("-created_at", "-pk"), to_json=_letter_json)  # fmt: skip
 
 
 def _letter(letter_id: str) -> Letter:
@@ -148,11 +143,12 @@ def signatories(request: HttpRequest, letter_id: str, query: Query[PageQuery]):
     page, per_page = paging(query)
     if query.filter:
         raise HttpError(400, "Signatories cannot be filtered.")
-    rows = list(
+    signons = (
         SignOn.objects.verified().filter(letter=found).order_by("name", "pk")
         .only("name", "website", "logo", "renditions", "signer_name", "signer_role", "holding_kind", "shares",
-              "letter_id")[(page - 1) * per_page : page * per_page]
+              "letter_id")
     )  # fmt: skip
+    rows = rows_of_page(signons, page, per_page)
     return hal.collection(
         request, kind="signatories", path=f"letters/{found.public_id}/signatories", prefix=hal.NAMESPACE,
         items=[_signatory_json(request, found, row) for row in rows], page=page, per_page=per_page,

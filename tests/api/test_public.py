@@ -64,3 +64,10 @@ def test_signatories_page_by_name(client):
     assert names == sorted(names) and len(set(names)) == 30
     assert client.get(path, {"filter": "created_date gt '2026-01-01'"}).status_code == 400
     assert client.get("/api/v1/letters/not-a-letter/signatories").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/v1/articles", "/api/v1/letters"])
+def test_a_page_past_any_end_is_empty_not_an_error(client, path):
+    PublishedArticleFactory()
+    answer = client.get(path, {"page": str(10**20)})
+    assert answer.status_code == 200 and list(answer.json()["_embedded"].values()) == [[]]
