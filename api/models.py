@@ -52,3 +52,63 @@ class ApiCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} {self.status}"
+
+
+class WebhookEndpoint(models.Model):
+    """An address that is sent a petition's events (core.Event) as they happen, signed with the endpoint's secret.
+
+    The endpoint is a queue: its undelivered events go out oldest first, in batches, one batch at a time. A failed
+    batch makes the whole endpoint wait (`retry_at`, doubling each time); after VIGIL_WEBHOOK_DISABLE_AFTER failures
+    in a row it is switched off and the petition's owners are told. Switched back on, it resumes where it stopped.
+    """
+
+    petition = models.ForeignKey("petitions.Petition", on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=500)
+    # Sent in no request: the HMAC key of the signature header. Shown to the owner once, when it is made.
+    secret = models.CharField(max_length=80, editable=False)
+    kinds = models.JSONField(default=list, help_text="The event kinds sent to this endpoint.")
+    can_read_emails = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    failures_in_row = models.PositiveIntegerField(default=0)
+    retry_at = models.DateTimeField(null=True, blank=True, help_text="No attempt before this time (back-off).")
+    claimed_until = models.DateTimeField(null=True, blank=True, help_text="A worker is sending to it until then.")
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: delivered once the endpoint answered 2xx to a batch holding it. The body is not
+    kept (it is made from the subject when sent); what the endpoint answered is."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey("core.Event", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The HTTP status answered.")
+    last_error = models.CharField(max_length=300, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [models.UniqueConstraint(fields=["endpoint", "event"], name="webhook_delivery_once")]
+        indexes = [
+            models.Index(
+                fields=["endpoint", "id"], condition=models.Q(delivered_at__isnull=True), name="webhook_pending_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint}"

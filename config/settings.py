@@ -391,6 +391,25 @@ VIGIL_API_SIGN_RATE_PER_TOKEN = env_str("VIGIL_API_SIGN_RATE_PER_TOKEN", "36000/
 VIGIL_API_MAX_BODY_BYTES = env_int("VIGIL_API_MAX_BODY_BYTES", 64 * 1024)
 # How long a web process trusts a token it has looked up (a revoked token stops in every process within this).
 VIGIL_API_TOKEN_CACHE_SECONDS = env_int("VIGIL_API_TOKEN_CACHE_SECONDS", 2)
+# How long the log of API calls (token, method, path, status, time) is kept.
+VIGIL_API_CALL_LOG_DAYS = env_int("VIGIL_API_CALL_LOG_DAYS", 90)
+# Webhooks (api/services/webhooks.py). Events (core.Event) are handed to these tasks after they commit; beat runs the
+# pump every VIGIL_WEBHOOK_PUMP_SECONDS too. A batch holds at most VIGIL_WEBHOOK_BATCH events; an endpoint that does
+# not answer 2xx within VIGIL_WEBHOOK_TIMEOUT_SECONDS waits 5 s, 10 s, 20 s … (at most VIGIL_WEBHOOK_RETRY_MAX_SECONDS)
+# and is switched off after VIGIL_WEBHOOK_DISABLE_AFTER failures in a row (about half a day with the defaults).
+# Addresses on loopback, private or link-local networks, and plain http, are refused unless
+# VIGIL_WEBHOOK_ALLOW_LOCAL (on with DEBUG, for trying a receiver on one's own machine).
+VIGIL_EVENT_HANDLERS = ["api.tasks.webhooks_pump_task"]
+VIGIL_WEBHOOK_PUMP_SECONDS = float(env_int("VIGIL_WEBHOOK_PUMP_MS", 1000)) / 1000
+VIGIL_WEBHOOK_BATCH = env_int("VIGIL_WEBHOOK_BATCH", 100)
+VIGIL_WEBHOOK_TIMEOUT_SECONDS = env_int("VIGIL_WEBHOOK_TIMEOUT_SECONDS", 10)
+VIGIL_WEBHOOK_RETRY_FIRST_SECONDS = env_int("VIGIL_WEBHOOK_RETRY_FIRST_SECONDS", 5)
+VIGIL_WEBHOOK_RETRY_MAX_SECONDS = env_int("VIGIL_WEBHOOK_RETRY_MAX_SECONDS", 3600)
+VIGIL_WEBHOOK_DISABLE_AFTER = env_int("VIGIL_WEBHOOK_DISABLE_AFTER", 20)
+VIGIL_WEBHOOK_ALLOW_LOCAL = env_bool("VIGIL_WEBHOOK_ALLOW_LOCAL", DEBUG)
+VIGIL_WEBHOOK_ENDPOINTS_PER_PETITION = env_int("VIGIL_WEBHOOK_ENDPOINTS_PER_PETITION", 5)
+# Delivered events, and their log, are kept this long.
+VIGIL_WEBHOOK_LOG_DAYS = env_int("VIGIL_WEBHOOK_LOG_DAYS", 30)
 VIGIL_SIGN_RESEND_RATE = env_str("VIGIL_SIGN_RESEND_RATE", "10/h")
 # The sign view re-reads a petition's state at most this often per web process (seconds; 0: every time).
 VIGIL_SIGN_PETITION_CACHE_SECONDS = float(env_int("VIGIL_SIGN_PETITION_CACHE_MS", 2000)) / 1000
@@ -544,6 +563,13 @@ CELERY_BEAT_SCHEDULE = {
     },
     "signatures-counts-reconcile": {"task": "signatures.tasks.signature_counts_reconcile_task", "schedule": 3600.0},
     "signatures-pending-purge": {"task": "signatures.tasks.signatures_pending_purge_task", "schedule": 3600.0},
+    # api
+    "webhooks-pump": {
+        "task": "api.tasks.webhooks_pump_task",
+        "schedule": VIGIL_WEBHOOK_PUMP_SECONDS,
+        "options": {"expires": 10},
+    },
+    "api-logs-purge": {"task": "api.tasks.api_logs_purge_task", "schedule": 3600.0},
     # petitions
     "petitions-lifecycle-due": {"task": "petitions.tasks.petitions_lifecycle_due_task", "schedule": 60.0},
     "petitions-anonymise-due": {"task": "petitions.tasks.petitions_anonymise_due_task", "schedule": 6 * 3600.0},

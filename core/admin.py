@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from core.jobs import enqueue
-from core.models import OutboundEmail
+from core.models import Event, OutboundEmail
 
 
 class JobRowAdmin(admin.ModelAdmin):
@@ -50,3 +50,11 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         for email_id in ids:
             enqueue("core.tasks.outbound_email_send_task", email_id)
         self.message_user(request, f"{len(ids)} message(s) queued again.", messages.SUCCESS)
+
+
+@admin.register(Event)
+class EventAdmin(RecordAdmin):
+    list_display = ["kind", "petition", "subject_id", "created_at", "fanned_out_at"]
+    list_filter = ["kind"]
+    date_hierarchy = "created_at"
+    list_select_related = ["petition"]

@@ -1,3 +1,5 @@
+import uuid
+
 from django.db import models
 from django.db.models import Q
 from django.db.models.fields.json import KeyTransform
@@ -87,3 +89,39 @@ class OutboundEmail(models.Model):
         if self.failed_at:
             return "failed"
         return "queued"
+
+
+class EventKind(models.TextChoices):
+    SIGNATURE_CONFIRMED = "signature.confirmed", "A signature was confirmed"
+    SIGNATURE_WITHDRAWN = "signature.withdrawn", "A confirmed signature was withdrawn"
+    PETITION_STATE_CHANGED = "petition.state_changed", "The petition opened, closed, was delivered or archived"
+    DELIVERY_SENT = "delivery.sent", "The petition was sent to its target"
+
+
+class Event(models.Model):
+    """Something that happened to a petition, for the systems that follow it (webhooks): the event outbox.
+
+    A row is written in the same transaction as the change it tells of, so a committed change always has its event
+    and a rolled-back one never does; the worker fans it out to the petition's endpoints afterwards. Rows carry ids,
+    never personal data: what is sent is read from the subject when it is sent, so a signature withdrawn since has
+    nothing personal left to send. Written only for petitions with an endpoint switched on (`Petition.sends_events`).
+    """
+
+    kind = models.CharField(max_length=40, choices=EventKind.choices)
+    # The event's idempotency key where it is sent: a receiver that sees one twice (a retry) drops the second.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    petition = models.ForeignKey("petitions.Petition", on_delete=models.CASCADE, related_name="+")
+    # The signature, delivery or petition the event is about (by the kind); read when the event is sent.
+    subject_id = models.BigIntegerField()
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    fanned_out_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["id"], condition=Q(fanned_out_at__isnull=True), name="event_not_fanned_out_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.subject_id}"

@@ -74,6 +74,8 @@ class Petition(models.Model):
     archived_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set once the signers' personal data has been erased (VIGIL_SIGNATURE_ANONYMISE_AFTER_MONTHS after closing).
     signers_anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # True while the petition has a webhook endpoint switched on: its events (core.Event) are written only then.
+    sends_events = models.BooleanField(default=False, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

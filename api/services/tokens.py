@@ -5,7 +5,7 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -112,3 +112,10 @@ def api_call_log(*, token: ApiToken | None, method: str, path: str, status: int,
     if token is not None and (token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60):
         token.last_used_at = now  # at most once a minute per token and process
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+
+
+def api_calls_purge(*, now: datetime | None = None) -> int:
+    """Remove logged calls older than VIGIL_API_CALL_LOG_DAYS. Returns the rows removed."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.VIGIL_API_CALL_LOG_DAYS)
+    removed, _ = ApiCall.objects.filter(at__lt=cutoff).delete()
+    return removed

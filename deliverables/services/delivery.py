@@ -28,7 +28,8 @@ from django.utils import timezone
 from core.jobs import enqueue
 from core.links import absolute_url
 from core.mail import outbound_email_queue
-from core.models import OutboundEmail
+from core.models import EventKind, OutboundEmail
+from core.services.events import event_record
 from deliverables.models import (
     Delivery,
     DeliveryEvent,
@@ -155,6 +156,7 @@ def delivery_create(
             Delivery.objects.filter(pk=delivery.pk).update(
                 state=DeliveryState.RECORDED, delivered_at=now, outcome="Recorded by hand"
             )
+            event_record(kind=EventKind.DELIVERY_SENT, petition=petition, subject_id=delivery.pk, now=now)
             DeliveryLog.objects.create(
                 delivery=delivery,
                 petition=petition,
@@ -228,6 +230,7 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> Delivery 
             message_id=row.message_id,
             outcome=f"Handed to the outbox: {len(attachments)} attached, {len(links)} as links.",
         )
+        event_record(kind=EventKind.DELIVERY_SENT, petition=petition, subject_id=delivery.pk, now=now)
         try:
             with transaction.atomic():
                 DeliveryLog.objects.create(

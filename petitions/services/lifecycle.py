@@ -9,6 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import pagecache
+from core.models import EventKind
+from core.services.events import event_record
 from petitions import selectors
 from petitions.models import (
     Petition,
@@ -30,6 +32,10 @@ def _move(*, petition: Petition, allowed: tuple[str, ...], to: str, stamp: str, 
             )
         fields = {"status": to, stamp: now, "updated_at": now}
         Petition.objects.filter(pk=petition.pk).update(**fields)
+        event_record(
+            kind=EventKind.PETITION_STATE_CHANGED, petition=current, subject_id=current.pk,
+            data={"from": current.status, "to": to}, now=now,
+        )  # fmt: skip
     for name, value in fields.items():
         setattr(petition, name, value)
     selectors.petition_public_changed(petition=petition)

@@ -38,7 +38,8 @@ from django.utils import timezone
 
 from core.links import absolute_url
 from core.mail import outbound_email_pump_soon
-from core.models import OutboundEmail
+from core.models import Event, EventKind, OutboundEmail
+from core.services.events import event_record, events_handle_soon
 from core.services.scrub import outbound_email_scrub_for
 from signatures.countries import COUNTRY_NAMES
 from signatures.email import InvalidEmail, email_canonical, email_for_sending
@@ -197,6 +198,7 @@ def _withdraw_token_read(token: str) -> tuple[int, int]:
 CONFIRM_FIELDS = (
     "pk", "generation", "state", "confirmed_at", "petition_id",
     "petition__id", "petition__slug", "petition__title", "petition__ask", "petition__status", "petition__closes_at",
+    "petition__sends_events",
 )  # fmt: skip
 
 
@@ -702,6 +704,49 @@ def signature_confirmation_resend(*, petition, email: str, now: datetime | None 
         )
 
 
+_CONFIRM_WITH_EVENT_SQL = """
+WITH confirmed AS (
+    UPDATE {signature} SET state = %(confirmed)s, confirmed_at = %(now)s
+    WHERE id = %(id)s AND generation = %(generation)s AND state = %(pending)s
+    RETURNING id, petition_id
+),
+event AS (
+    INSERT INTO {event} (kind, public_id, petition_id, subject_id, data, created_at)
+    SELECT %(kind)s, gen_random_uuid(), petition_id, id, '{{}}', %(now)s FROM confirmed
+)
+SELECT count(*) FROM confirmed
+"""
+
+
+def _confirm_with_event(*, signature: Signature, now: datetime) -> int:
+    """Confirm and write the signature.confirmed event (core.Event) together: one statement on PostgreSQL, one
+    transaction elsewhere. Returns the rows confirmed (0 if a concurrent click or a withdrawal came first)."""
+    if connection.vendor == "postgresql":
+        sql = _CONFIRM_WITH_EVENT_SQL.format(
+            signature=connection.ops.quote_name(Signature._meta.db_table),
+            event=connection.ops.quote_name(Event._meta.db_table),
+        )
+        params = {
+            "id": signature.pk, "generation": signature.generation, "now": now, "kind": EventKind.SIGNATURE_CONFIRMED,
+            "confirmed": SignatureState.CONFIRMED, "pending": SignatureState.PENDING,
+        }  # fmt: skip
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            updated = cursor.fetchone()[0]
+        if updated:
+            events_handle_soon()
+        return updated
+    with transaction.atomic():
+        updated = Signature.objects.filter(
+            pk=signature.pk, generation=signature.generation, state=SignatureState.PENDING
+        ).update(state=SignatureState.CONFIRMED, confirmed_at=now)
+        if updated:
+            event_record(
+                kind=EventKind.SIGNATURE_CONFIRMED, petition=signature.petition, subject_id=signature.pk, now=now
+            )
+    return updated
+
+
 def signature_confirm(*, token: str, now: datetime | None = None) -> tuple[Signature, bool]:
     """Confirm the signature a link is for. Returns (signature, True) the first time, (signature, False) after.
 
@@ -717,9 +762,12 @@ def signature_confirm(*, token: str, now: datetime | None = None) -> tuple[Signa
         raise SignatureError("This petition has been delivered or archived: it no longer takes signatures.")
     # One statement in autocommit (no BEGIN and COMMIT around it: every signer of a surge comes through here);
     # outside a transaction, counts_flush_soon's on-commit hook runs at once, after the update.
-    updated = Signature.objects.filter(
-        pk=signature.pk, generation=signature.generation, state=SignatureState.PENDING
-    ).update(state=SignatureState.CONFIRMED, confirmed_at=now)
+    if signature.petition.sends_events:
+        updated = _confirm_with_event(signature=signature, now=now)
+    else:
+        updated = Signature.objects.filter(
+            pk=signature.pk, generation=signature.generation, state=SignatureState.PENDING
+        ).update(state=SignatureState.CONFIRMED, confirmed_at=now)
     counts_flush_soon()
     if updated:
         signature.state, signature.confirmed_at = SignatureState.CONFIRMED, now
@@ -756,6 +804,10 @@ def signature_withdraw(*, token: str, now: datetime | None = None) -> tuple[Sign
         )
         if updated:
             outbound_email_scrub_for(key="signature_id", values=[signature.pk], now=now)
+            if signature.confirmed_at is not None:  # a pending one was never announced as confirmed
+                event_record(
+                    kind=EventKind.SIGNATURE_WITHDRAWN, petition=signature.petition, subject_id=signature.pk, now=now
+                )
         counts_flush_soon()
     signature.refresh_from_db()
     if not updated and signature.state != SignatureState.WITHDRAWN:
