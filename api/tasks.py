@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from api.services.tokens import api_calls_purge
+from api.services.tokens import api_calls_drain, api_calls_purge
 from api.services.webhooks import webhook_log_purge, webhooks_pump
 from core.outage import while_database_down
 
@@ -18,3 +18,10 @@ def webhooks_pump_task() -> int:
 def api_logs_purge_task() -> int:
     """Hourly: the webhook events and their log, and the log of API calls, past their time."""
     return webhook_log_purge() + api_calls_purge()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+@while_database_down()
+def api_calls_drain_task() -> int:
+    """Every few seconds (beat): the calls logged in Redis, into the table."""
+    return api_calls_drain()

@@ -13,7 +13,10 @@ Method
 - Recording: --clients clients for --seconds each, as new signers: the sign form (POST, its CSRF token and cookie
   fetched once per client before the clock starts) and the record signature helper (POST JSON with the token), twice
   each in alternation (form, helper, form, helper). Accepted signatures per second (303 for the form, 200 for the
-  helper), p50/p99, errors; the helper's rate against the form's from the same round.
+  helper), p50/p99, errors; the helper's rate against the form's from the same round. Before each phase the
+  previous one's work is let finish (the intake written, its e-mails sent), so no phase pays for the one before;
+  3 s of each, not measured, come first (each web process's first requests build what it keeps). The CPU each part
+  used (web, worker, beat, PostgreSQL, Redis, the load generator) per accepted signature, read from /proc.
 """
 
 import argparse
@@ -31,7 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import psql, raw_get, raw_request, redis_persistence  # noqa: E402
+from bench.capacity import _postgres_pid, _redis_pid, _tree_cpu  # noqa: E402
+from bench.common import process_cpu, psql, raw_get, raw_request, redis_persistence  # noqa: E402
 from bench.surge import ENV as SURGE_ENV  # noqa: E402
 from bench.surge import PETITION, SEED_DB, _csrf, _dockerfile_server, _post, _seed  # noqa: E402
 
@@ -125,18 +129,51 @@ async def _recording(args, token: str, public_id: str) -> list[dict]:
                 else:
                     errors += 1
 
+        cpu_before = _cpu(args.pids)
         started = time.monotonic()
         await asyncio.gather(*(client(i) for i in range(args.clients)))
         elapsed = time.monotonic() - started
+        cpu = {part: used - cpu_before[part] for part, used in _cpu(args.pids).items()}
         return {"per_second": len(latencies) / elapsed, "p50": statistics.median(latencies),
-                "p99": _percentile(latencies, 0.99), "errors": errors}  # fmt: skip
+                "p99": _percentile(latencies, 0.99), "errors": errors,
+                "cpu_ms": {part: 1000 * used / max(1, len(latencies)) for part, used in cpu.items()}}  # fmt: skip
 
+    # Each web process's first requests of a kind build what it keeps (schemas, templates, connections): a few
+    # seconds of both, not measured, so that the rounds compare the steady costs.
+    await form_round(3)
+    await helper_round(3)
     rounds = []
     for _ in range(2):
+        _settle()
         form = await form_round(args.seconds)
+        _settle()
         helper = await helper_round(args.seconds)
         rounds.append({"form": form, "helper": helper})
     return rounds
+
+
+def _cpu(pids: str) -> dict[str, float]:
+    """CPU seconds used so far by each part (a process and its descendants), and by this load generator."""
+    found = {part: _tree_cpu(int(pid)) for part, pid in (item.split(":") for item in pids.split(",") if item)}
+    return {**found, "load": process_cpu(os.getpid())}
+
+
+def _settle(timeout: float = 120) -> None:
+    """Wait until the previous phase's work is done (the intake written, its confirmation e-mails sent), so that
+    each phase starts on a quiet machine and none pays for the one before it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        keys = subprocess.run(["redis-cli", "-n", "5", "--scan", "--pattern", "*signatures:intake:queue"],
+                              capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+        queued = sum(int(subprocess.run(["redis-cli", "-n", "5", "llen", key], capture_output=True, text=True,
+                                        check=True).stdout.strip() or 0) for key in keys)  # fmt: skip
+        unsent = int(psql("SELECT count(*) FROM core_outboundemail WHERE sent_at IS NULL AND failed_at IS NULL",
+                          DB_NAME))  # fmt: skip
+        if queued == 0 and unsent == 0:
+            time.sleep(1)
+            return
+        time.sleep(0.5)
+    raise RuntimeError("the previous phase's work was not done within two minutes")
 
 
 def _client_main(args) -> None:
@@ -157,6 +194,7 @@ def main() -> None:
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--token", default="", help=argparse.SUPPRESS)
     parser.add_argument("--public-id", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--pids", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
         _client_main(args)
@@ -207,9 +245,12 @@ def _run(args, env: dict) -> None:
             time.sleep(0.2)
         for path in ("/robots.txt", PETITION, "/api/v1/"):
             subprocess.run(["curl", "-sf", "-o", "/dev/null", f"http://127.0.0.1:{PORT}{path}"], check=True)
+        names = ("web", "worker", "beat")
+        pids = ",".join(f"{name}:{process.pid}" for name, process in zip(names, processes, strict=True))
+        pids += f",postgres:{_postgres_pid()},redis:{_redis_pid()}"
         client = subprocess.run(
             [py, str(Path(__file__)), "--client", "--requests", str(args.requests), "--seconds", str(args.seconds),
-             "--clients", str(args.clients), "--token", token, "--public-id", public_id],
+             "--clients", str(args.clients), "--token", token, "--public-id", public_id, "--pids", pids],
             cwd=ROOT, env=env, capture_output=True, text=True,
         )  # fmt: skip
         if client.returncode != 0:
@@ -237,6 +278,9 @@ def _run(args, env: dict) -> None:
               f"errors {form['errors']}); helper {helper['per_second']:.0f}/s (p50 {helper['p50']:.0f} ms, "
               f"p99 {helper['p99']:.0f} ms, errors {helper['errors']}); helper / form = "
               f"{helper['per_second'] / form['per_second']:.2f}")  # fmt: skip
+        for name, phase in (("form", form), ("helper", helper)):
+            parts = ", ".join(f"{part} {used:.2f}" for part, used in phase["cpu_ms"].items())
+            print(f"    {name:<6} CPU ms per accepted signature: {parts}; all {sum(phase['cpu_ms'].values()):.2f}")
 
 
 if __name__ == "__main__":

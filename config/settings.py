@@ -391,7 +391,8 @@ VIGIL_API_SIGN_RATE_PER_TOKEN = env_str("VIGIL_API_SIGN_RATE_PER_TOKEN", "36000/
 VIGIL_API_MAX_BODY_BYTES = env_int("VIGIL_API_MAX_BODY_BYTES", 64 * 1024)
 # How long a web process trusts a token it has looked up (a revoked token stops in every process within this).
 VIGIL_API_TOKEN_CACHE_SECONDS = env_int("VIGIL_API_TOKEN_CACHE_SECONDS", 2)
-# How long the log of API calls (token, method, path, status, time) is kept.
+# How long the log of API calls (token, method, path, status, time) is kept. With Redis, each call's line goes to a
+# list there and beat moves the list into the table every 5 s (api.services.tokens.api_calls_drain).
 VIGIL_API_CALL_LOG_DAYS = env_int("VIGIL_API_CALL_LOG_DAYS", 90)
 # Webhooks (api/services/webhooks.py). Events (core.Event) are handed to these tasks after they commit; beat runs the
 # pump every VIGIL_WEBHOOK_PUMP_SECONDS too. A batch holds at most VIGIL_WEBHOOK_BATCH events; an endpoint that does
@@ -570,6 +571,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 10},
     },
     "api-logs-purge": {"task": "api.tasks.api_logs_purge_task", "schedule": 3600.0},
+    "api-calls-drain": {"task": "api.tasks.api_calls_drain_task", "schedule": 5.0, "options": {"expires": 30}},
     # petitions
     "petitions-lifecycle-due": {"task": "petitions.tasks.petitions_lifecycle_due_task", "schedule": 60.0},
     "petitions-anonymise-due": {"task": "petitions.tasks.petitions_anonymise_due_task", "schedule": 6 * 3600.0},

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from api.models import ApiCall
-from api.services.tokens import api_token_create, api_token_revoke
+from api.services.tokens import api_calls_drain, api_token_create, api_token_revoke
 from signatures.models import Signature, SignatureState
 from tests.deliverables.factories import organiser_of
 from tests.petitions.factories import (
@@ -383,6 +383,9 @@ def test_every_call_is_logged_without_what_was_sent(client, petition, owner):
     _get(client, "/api/v1/petitions?filter=modified_date gt '2026-01-01'", made.secret)
     _post(client, f"/api/v1/petitions/{petition.public_id}/signatures", _person(), made.secret)
     _get(client, "/api/v1/petitions", "vgl_wrong")
+    assert not ApiCall.objects.exists()  # in Redis until the drain
+    assert api_calls_drain() == 3
+    assert api_calls_drain() == 0
     calls = list(ApiCall.objects.order_by("pk").values_list("token_id", "method", "path", "status"))
     assert calls == [
         (made.token.pk, "GET", "/api/v1/petitions", 200),
@@ -440,3 +443,19 @@ def test_recording_counts_against_the_signing_limit_not_the_call_limit(client, p
     statuses = [_post(client, path, _person(email=f"r{i}@example.org"), token).status_code for i in range(4)]
     assert statuses == [200, 200, 200, 429]
     assert [_get(client, "/api/v1/petitions", token).status_code for _ in range(2)] == [200, 429]
+
+
+def test_without_redis_a_call_is_logged_in_the_table_at_once(client, petition, owner, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    made = api_token_create(petition=petition, by=owner, name="sync")
+    _get(client, "/api/v1/petitions", made.secret)
+    assert list(ApiCall.objects.values_list("token_id", "method", "status")) == [(made.token.pk, "GET", 200)]
+    assert api_calls_drain() == 0
+
+
+def test_a_drained_call_of_a_token_deleted_since_keeps_its_line_without_the_token(client, petition, owner):
+    made = api_token_create(petition=petition, by=owner, name="sync")
+    _get(client, "/api/v1/petitions", made.secret)
+    made.token.delete()
+    assert api_calls_drain() == 1
+    assert list(ApiCall.objects.values_list("token_id", "path")) == [(None, "/api/v1/petitions")]
