@@ -1,7 +1,11 @@
 """The shapes the API reads and writes, for validation and for the OpenAPI document (/api/v1/schema/)."""
 
+from typing import Annotated, Any
+
 from ninja import Schema
-from pydantic import ConfigDict, Field, create_model
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, create_model
+
+from petitions import models as petitions_models
 
 
 class Link(Schema):
@@ -214,3 +218,63 @@ class SignatureIn(_Strict):
     an_referrer_data: ReferrerIn | None = Field(None, alias="action_network:referrer_data")
     show_publicly: bool = Field(False, alias="vigil:show_publicly")
     contact_ok: bool = Field(False, alias="vigil:contact_ok")
+
+
+# --- What creating and editing a petition read: its text, by the names the petition is read with -----------------
+
+
+def _storable(value: str) -> str:
+    """PostgreSQL stores no NUL character: refused here rather than failing there. (A lone surrogate is refused
+    already, by the JSON parser.)"""
+    if "\x00" in value:
+        raise ValueError("The NUL character cannot be stored.")
+    return value
+
+
+def _text(field: str | None = None, **constraints):
+    """A string for one of the petition's fields, no longer than that field holds."""
+    if field is not None:
+        constraints["max_length"] = petitions_models.Petition._meta.get_field(field).max_length
+    return Annotated[str, StringConstraints(**constraints), AfterValidator(_storable)]
+
+
+Title = _text("title", strip_whitespace=True, min_length=1)
+READ_ONLY = "Read-only: accepted, so that an object read can be sent back whole, and not kept."
+
+
+class TargetIn(_Strict):
+    name: _text("target_name") = Field(description="The person asked to act.")
+    organization: _text("target_organisation") | None = None
+
+
+class PetitionChange(_Strict):
+    """A petition's text, by the names GET gives it. A field left out, or null, stays as it is."""
+
+    # Only the names GET gives: `status` without its prefix would be taken for a change of state, and ignored.
+    model_config = ConfigDict(populate_by_name=False)
+
+    title: Title | None = Field(None, description="What the petition is called.")
+    description: _text() | None = Field(
+        None, description="Why it matters, in HTML: paragraphs, headings, lists and links; anything else is removed."
+    )
+    petition_text: _text("ask") | None = Field(None, description="The one-line ask.")
+    target: list[TargetIn] | None = Field(
+        None, max_length=1, description="Who is asked to act: one target (an empty list changes nothing)."
+    )
+    identifiers: Any = Field(None, description=READ_ONLY)
+    origin_system: Any = Field(None, description=READ_ONLY)
+    created_date: Any = Field(None, description=READ_ONLY)
+    modified_date: Any = Field(None, description=READ_ONLY)
+    browser_url: Any = Field(None, description=READ_ONLY)
+    featured_image_url: Any = Field(None, description=READ_ONLY + " The picture is set on the organiser pages.")
+    total_signatures: Any = Field(None, description=READ_ONLY)
+    status: Any = Field(
+        None, alias="vigil:status", description=READ_ONLY + " A petition moves between states on the organiser pages."
+    )
+    links: Any = Field(None, alias="_links", description=READ_ONLY)
+
+
+class PetitionIn(PetitionChange):
+    """A new petition: a title at least; the rest can be written later, here or on the organiser pages."""
+
+    title: Title = Field(description="What the petition is called.")

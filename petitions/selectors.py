@@ -210,6 +210,15 @@ def petition_for_member(*, slug: str, user, role: str = MembershipRole.VIEWER) -
     return petition, membership.role
 
 
+def petition_member_allows(*, petition_id: int, user, role: str) -> bool:
+    """Whether the person holds `role` or a higher one on the petition now, as petition_for_member checks it for
+    the organiser pages (a superuser holds every role)."""
+    if user.is_superuser:
+        return True
+    membership = PetitionMembership.objects.filter(petition_id=petition_id, user=user).first()
+    return membership is not None and membership.allows(role)
+
+
 def petition_dashboard(*, petition: Petition, page_number, now: datetime | None = None) -> dict:
     totals = signature_selectors.signature_totals(petition_id=petition.pk)
     series = signature_selectors.hourly_series(petition_id=petition.pk)

@@ -3,7 +3,8 @@ Network works with Vigil once its base URL is changed.
 
 Every resource but the entry point needs a token in the `OSDI-API-Token` header. A token belongs to one petition:
 it reads that petition and its confirmed signatures (signers' e-mail addresses only with the e-mail scope) and,
-with the write scope, records signatures through the same service as the sign form.
+with the write scope, records signatures through the same service as the sign form, edits the petition's text and
+starts new petitions in its maker's name, through the organiser pages' own services.
 """
 
 import hashlib
@@ -12,7 +13,6 @@ import json
 from django.conf import settings
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -31,6 +31,8 @@ from api.operations import (
     public_id,
     rows_of_page,
 )
+from api.representations import petition_json, signature_json, signatures_for, total_signatures
+from api.services.petitions import PetitionInvalid, WriteRefused, api_petition_create, api_petition_update
 from api.services.tokens import api_token_for
 from api.views.public import router as public_router
 from core.compat import ratelimit_period
@@ -140,100 +142,6 @@ def _petition_for(request: HttpRequest, petition_id: str) -> Petition:
     return petition
 
 
-def _total_signatures(petition: Petition) -> int:
-    tally = getattr(petition, "tally", None)
-    return tally.confirmed if tally else 0
-
-
-def _petition_json(request: HttpRequest, petition: Petition) -> dict:
-    path = f"petitions/{petition.public_id}"
-    signatures = {"href": hal.api_url(request, f"{path}/signatures")}
-    return {
-        "identifiers": [f"{hal.NAMESPACE}:{petition.public_id}"],
-        "origin_system": "Vigil",
-        "created_date": hal.iso(petition.created_at),
-        "modified_date": hal.iso(petition.updated_at),
-        "title": petition.title,
-        "description": petition.body,
-        "petition_text": petition.ask,
-        "browser_url": hal.absolute(request, petition.get_absolute_url()),
-        "featured_image_url": hal.absolute(request, petition.image.url) if petition.image else None,
-        "total_signatures": _total_signatures(petition),
-        "target": [{"name": petition.target_name, "organization": petition.target_organisation or None}],
-        "vigil:status": petition.status,
-        "_links": {
-            "self": {"href": hal.api_url(request, path)},
-            "osdi:signatures": signatures,
-            "osdi:record_signature_helper": signatures,
-        },
-    }
-
-
-def _signature_json(request: HttpRequest, signature: Signature, *, petition: Petition, emails: bool) -> dict:
-    path = f"petitions/{petition.public_id}/signatures/{signature.public_id}"
-    personal = signature.state == SignatureState.CONFIRMED and signature.anonymised_at is None
-    person = None
-    if personal:
-        person = {
-            "given_name": signature.first_name,
-            "family_name": signature.last_name,
-            "postal_addresses": [{"locality": signature.town or None, "region": signature.region or None,
-                                  "postal_code": signature.postal_code or None, "country": signature.country}],
-        }  # fmt: skip
-        if emails:
-            person["email_addresses"] = [{"address": signature.email, "primary": True}]
-    return {
-        "identifiers": [f"{hal.NAMESPACE}:{signature.public_id}"],
-        "origin_system": "Vigil",
-        "created_date": hal.iso(signature.created_at),
-        "modified_date": hal.iso(signature.modified),
-        "action_date": hal.iso(signature.created_at),
-        "vigil:confirmed_date": hal.iso(signature.confirmed_at),
-        "vigil:state": signature.state,
-        "referrer_data": {"source": signature.utm_source or None, "website": signature.referrer_host or None}
-        if personal
-        else None,
-        "person": person,
-        "_links": {
-            "self": {"href": hal.api_url(request, path)},
-            "osdi:petition": {"href": hal.api_url(request, f"petitions/{petition.public_id}")},
-        },
-    }
-
-
-def _signatures(petition: Petition):
-    modified = Greatest(
-        "created_at",
-        Coalesce("confirmed_at", "created_at"),
-        Coalesce("withdrawn_at", "created_at"),
-        Coalesce("anonymised_at", "created_at"),
-        Coalesce("invalidated_at", "created_at"),
-    )
-    return (
-        Signature.objects.filter(petition_id=petition.pk)
-        .annotate(modified=modified)
-        .only(
-            "public_id",
-            "state",
-            "first_name",
-            "last_name",
-            "email",
-            "country",
-            "region",
-            "town",
-            "postal_code",
-            "utm_source",
-            "referrer_host",
-            "created_at",
-            "confirmed_at",
-            "withdrawn_at",
-            "anonymised_at",
-            "invalidated_at",
-        )  # fmt: skip
-        .order_by("id")
-    )
-
-
 # --- Operations -------------------------------------------------------------------------------------------------------
 
 RECORDED = "Recorded. The signer has been sent an e-mail to confirm; the signature counts once confirmed."
@@ -252,7 +160,10 @@ def entry_point(request: HttpRequest):
         "namespace": hal.NAMESPACE,
         "_links": {
             "self": {"href": hal.api_url(request), "title": "This API entry point"},
-            "osdi:petitions": {"href": hal.api_url(request, "petitions"), "title": "The petitions of this token"},
+            "osdi:petitions": {
+                "href": hal.api_url(request, "petitions"),
+                "title": "The petitions of this token (POST here to start a new one)",
+            },
             "vigil:articles": {"href": hal.api_url(request, "articles"), "title": "Published articles"},
             "vigil:letters": {"href": hal.api_url(request, "letters"), "title": "Sign-on letters"},
             "docs": {"href": hal.absolute(request, "/api/v1/docs/"), "title": "Documentation"},
@@ -271,7 +182,7 @@ def petitions(request: HttpRequest, query: Query[PageQuery]):
         found = found.filter(condition)
     rows = rows_of_page(found.order_by("id"), page, per_page)
     return hal.collection(
-        request, kind="petitions", path="petitions", items=[_petition_json(request, p) for p in rows], page=page,
+        request, kind="petitions", path="petitions", items=[petition_json(request, p) for p in rows], page=page,
         per_page=per_page, total_records=found.count(), query={"filter": query.filter},
     )  # fmt: skip
 
@@ -279,7 +190,60 @@ def petitions(request: HttpRequest, query: Query[PageQuery]):
 @api.get("/petitions/{petition_id}", response={200: schemas.Petition, **REFUSALS}, **OPTIONS)
 def petition(request: HttpRequest, petition_id: str):
     """One petition."""
-    return _petition_json(request, _petition_for(request, petition_id))
+    return petition_json(request, _petition_for(request, petition_id))
+
+
+# The names a change the service refused gives its errors: OSDI's, written as the schema's own errors write them.
+_PETITION_FIELD_NAMES = {"title": "title", "body": "description", "ask": "petition_text",
+                         "target_name": "target.0.name", "target_organisation": "target.0.organization"}  # fmt: skip
+
+
+def _petition_changes(payload: schemas.PetitionChange) -> dict[str, str]:
+    """The model's fields from the names `petition_json` gives them. A field left out or null, or an empty list of
+    targets, changes nothing; the read-only fields are not looked at."""
+    changes = {"title": payload.title, "body": payload.description, "ask": payload.petition_text}
+    if payload.target:
+        [target] = payload.target
+        changes |= {"target_name": target.name, "target_organisation": target.organization or ""}
+    return {field: value for field, value in changes.items() if value is not None}
+
+
+def _refused_change(exc: PetitionInvalid) -> Status:
+    errors = {_PETITION_FIELD_NAMES[field]: messages for field, messages in exc.errors.items()}
+    return Status(400, {"error": "The petition was not saved: see errors.", "errors": errors})
+
+
+@api.post("/petitions", response={201: schemas.Petition, 403: schemas.Error, **REFUSALS}, **OPTIONS)
+def create_petition(request: HttpRequest, payload: schemas.PetitionIn):
+    """Start a petition: a draft, owned by the person who made the token, who must still be an owner of the token's
+    petition and allowed to start petitions on the organiser pages (403 otherwise). The address is made from the
+    title. The answer is the new petition; the token goes on reading its own petition only, and the new one's
+    owners make tokens for it on the organiser pages."""
+    try:
+        created = api_petition_create(token=request.auth, changes=_petition_changes(payload))
+    except WriteRefused as exc:
+        raise HttpError(403, str(exc)) from exc
+    except PetitionInvalid as exc:
+        return _refused_change(exc)
+    return Status(201, petition_json(request, created))
+
+
+@api.put("/petitions/{petition_id}", response={200: schemas.Petition, 403: schemas.Error, **REFUSALS}, **OPTIONS)
+def update_petition(request: HttpRequest, petition_id: str, payload: schemas.PetitionChange):
+    """Change the petition's title, description, petition text or target, whatever its state; what is left out stays
+    as it is, and what is filled in may be changed but not emptied. Needs the write scope, and the person who made
+    the token must still be an owner or organiser of the petition (403 otherwise), as for the organiser pages' edit
+    form. Once anyone has signed, the earlier text is kept as a public revision."""
+    _petition_for(request, petition_id)
+    try:
+        saved = api_petition_update(token=request.auth, changes=_petition_changes(payload))
+    except WriteRefused as exc:
+        raise HttpError(403, str(exc)) from exc
+    except PetitionInvalid as exc:
+        return _refused_change(exc)
+    except Petition.DoesNotExist:  # removed within the seconds the token is trusted
+        raise Http404 from None
+    return petition_json(request, saved)
 
 
 def _anchor_key(petition: Petition, per_page: int, filter_text: str | None, page: int) -> str:
@@ -297,10 +261,10 @@ def signatures(request: HttpRequest, petition_id: str, query: Query[PageQuery]):
     found = _petition_for(request, petition_id)  # with its tally, as the token was looked up
     page, per_page = paging(query)
     condition = page_filter(query, SIGNATURE_FILTERS)
-    total = _total_signatures(found)
+    total = total_signatures(found)
     rows: list[Signature] = []
     if (page - 1) * per_page <= total + 10_000:  # past the end (with a margin for the count's lag): empty at once
-        queryset = _signatures(found).filter(state=SignatureState.CONFIRMED)
+        queryset = signatures_for(found).filter(state=SignatureState.CONFIRMED)
         if condition is not None:
             queryset = queryset.filter(condition)
         anchor = 0 if page == 1 else cache.get(_anchor_key(found, per_page, query.filter, page))
@@ -319,7 +283,7 @@ def signatures(request: HttpRequest, petition_id: str, query: Query[PageQuery]):
         if len(rows) == per_page:
             cache.set(_anchor_key(found, per_page, query.filter, page + 1), rows[-1].pk, ANCHOR_SECONDS)
     emails = request.auth.can_read_emails
-    items = [_signature_json(request, row, petition=found, emails=emails) for row in rows]
+    items = [signature_json(request, row, petition=found, emails=emails) for row in rows]
     return hal.collection(
         request, kind="signatures", path=f"petitions/{found.public_id}/signatures", items=items, page=page,
         per_page=per_page, total_records=total, query={"filter": query.filter},
@@ -330,10 +294,10 @@ def signatures(request: HttpRequest, petition_id: str, query: Query[PageQuery]):
 def signature(request: HttpRequest, petition_id: str, signature_id: str):
     """One signature. A withdrawn, set-aside or anonymised one carries no personal fields."""
     found = _petition_for(request, petition_id)
-    row = _signatures(found).filter(public_id=public_id(signature_id)).exclude(state=SignatureState.PENDING).first()
+    row = signatures_for(found).filter(public_id=public_id(signature_id)).exclude(state=SignatureState.PENDING).first()
     if row is None:
         raise Http404
-    return _signature_json(request, row, petition=found, emails=request.auth.can_read_emails)
+    return signature_json(request, row, petition=found, emails=request.auth.can_read_emails)
 
 
 _FIELD_NAMES = {"first_name": "person.given_name", "last_name": "person.family_name",

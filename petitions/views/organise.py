@@ -49,23 +49,21 @@ def organiser_view(view):
     return wrapped
 
 
-def _may_create(user) -> bool:
-    return user.has_perm("petitions.add_petition")
-
-
 @organiser_view
 @require_GET
 def organise_index(request: HttpRequest) -> HttpResponse:
     petitions = selectors.petitions_for_member(user=request.user)
     return render(
-        request, "petitions/organise/index.html", {"petitions": petitions, "may_create": _may_create(request.user)}
+        request,
+        "petitions/organise/index.html",
+        {"petitions": petitions, "may_create": editing.petition_create_allowed(user=request.user)},
     )
 
 
 @organiser_view
 @require_http_methods(["GET", "POST"])
 def organise_new(request: HttpRequest) -> HttpResponse:
-    if not _may_create(request.user):
+    if not editing.petition_create_allowed(user=request.user):
         raise PermissionDenied(_("Only organisers can start petitions."))
     form = PetitionForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():

@@ -1,13 +1,15 @@
 """An Action Network client written by others, pointed at Vigil with nothing changed but its base URL: parsons
 (the progressive movement's connector library), version 6.1.0, its ActionNetwork connector. It lists the token's
 petitions, pages through every signature as it pages through Action Network's (page by page until an empty one),
-and records a signature with its own API connector. parsons' `create_signature` is not used: it sends its payload as
-query parameters with an empty body, which Action Network's record signature helper does not read either."""
+records a signature with its own API connector, and starts and edits petitions with its own `create_petition` and
+`update_petition`. parsons' `create_signature` is not used: it sends its payload as query parameters with an empty
+body, which Action Network's record signature helper does not read either."""
 
 import pytest
 from parsons.action_network import action_network as connector
 
 from api.services.tokens import api_token_create
+from petitions.models import MembershipRole, Petition, PetitionRevision, PetitionStatus
 from signatures.models import Signature, SignatureState
 from tests.deliverables.factories import organiser_of
 from tests.petitions.factories import ConfirmedSignatureFactory, OpenPetitionFactory
@@ -47,3 +49,25 @@ def test_parsons_lists_pages_and_records_against_vigil(action_network, petition)
     assert recorded["vigil:state"] == "pending"
     signature = Signature.objects.get(email="grace@example.org")
     assert signature.state == SignatureState.PENDING  # it counts once Grace confirms by e-mail
+
+
+def test_parsons_starts_and_edits_petitions_on_vigil(action_network, petition):
+    ConfirmedSignatureFactory(petition=petition)
+    target = [{"name": "The Mayor"}]
+    created = action_network.create_petition(
+        "Light the bridge", "<p>It is dark.</p><script>x()</script>", "Put lights on the bridge.", target
+    )
+    new = Petition.objects.get(public_id=created["identifiers"][0].removeprefix("vigil:"))
+    assert (new.title, new.ask, new.target_name, new.status) == (
+        "Light the bridge", "Put lights on the bridge.", "The Mayor", PetitionStatus.DRAFT)  # fmt: skip
+    assert new.body == "<p>It is dark.</p>" and new.slug == "light-the-bridge"
+    assert new.memberships.get().role == MembershipRole.OWNER
+
+    earlier = petition.ask
+    updated = action_network.update_petition(
+        str(petition.public_id), "Stop it now", petition.body, "Stop it for good.", [{"name": "The Minister"}]
+    )
+    assert updated["title"] == "Stop it now" and updated["target"] == [{"name": "The Minister"}]
+    petition.refresh_from_db()
+    assert (petition.title, petition.ask, petition.target_name) == ("Stop it now", "Stop it for good.", "The Minister")
+    assert PetitionRevision.objects.get(petition=petition).ask == earlier  # people had signed the earlier text

@@ -1,12 +1,13 @@
 """Who gets what from every operation that needs a token: a session (of any kind) is not a token; a token reaches
-its own petition only; a revoked one nothing; a read-only one cannot write; e-mail addresses need their scope."""
+its own petition only; a revoked one nothing; a read-only one cannot write; e-mail addresses need their scope.
+Starting a petition belongs to no petition: any live token that may write starts one, in its maker's name."""
 
 import json
 
 import pytest
 
 from api.services.tokens import api_token_create, api_token_revoke
-from petitions.models import MembershipRole
+from petitions.models import MembershipRole, Petition
 from signatures.models import Signature
 from tests.deliverables.factories import organiser_of
 from tests.factories import VerifiedUserFactory
@@ -16,6 +17,7 @@ pytestmark = pytest.mark.django_db
 
 BODY = {"person": {"given_name": "Ada", "family_name": "L", "email_addresses": [{"address": "ada@example.org"}],
                    "postal_addresses": [{"country": "GB"}]}}  # fmt: skip
+PETITION = {"title": "Written through the API"}
 
 
 @pytest.fixture
@@ -44,56 +46,66 @@ def world(db):
     }
 
 
-def _operations(world) -> list[tuple[str, str]]:
+def _operations(world) -> list[tuple[str, str, str]]:
+    """(what it does, method, path)"""
     base = f"/api/v1/petitions/{world['petition'].public_id}"
-    return [("GET", "/api/v1/petitions"), ("GET", base), ("GET", f"{base}/signatures"),
-            ("GET", f"{base}/signatures/{world['signature'].public_id}"), ("POST", f"{base}/signatures"),
-            ("POST", f"{base}/record_signature_helper")]  # fmt: skip
+    return [("read", "GET", "/api/v1/petitions"), ("read", "GET", base), ("read", "GET", f"{base}/signatures"),
+            ("read", "GET", f"{base}/signatures/{world['signature'].public_id}"),
+            ("record", "POST", f"{base}/signatures"), ("record", "POST", f"{base}/record_signature_helper"),
+            ("create", "POST", "/api/v1/petitions"), ("edit", "PUT", base)]  # fmt: skip
 
 
-def _call(client, method: str, path: str, token: str | None = None):
+def _call(client, kind: str, method: str, path: str, token: str | None = None):
     headers = {"HTTP_OSDI_API_TOKEN": token} if token else {}
-    if method == "POST":
-        return client.post(path, data=json.dumps(BODY), content_type="application/json", **headers)
-    return client.get(path, **headers)
+    if method == "GET":
+        return client.get(path, **headers)
+    body = BODY if kind == "record" else PETITION
+    call = client.put if method == "PUT" else client.post
+    return call(path, data=json.dumps(body), content_type="application/json", **headers)
 
 
-# (caller, GET answer, POST answer); the petitions collection answers 200 to any live token (listing its own).
-EXPECTED = [
-    ("anonymous", 401, 401),
-    ("revoked", 401, 401),
-    ("other petition", 404, 404),
-    ("read", 200, 403),
-    ("write", 200, 200),
-]
+# What each caller gets from each kind of operation; the petitions collection answers 200 to any live token (listing
+# its own), and starting a petition is not this petition's business.
+EXPECTED = {
+    "anonymous": {"read": 401, "record": 401, "create": 401, "edit": 401},
+    "revoked": {"read": 401, "record": 401, "create": 401, "edit": 401},
+    "other petition": {"read": 404, "record": 404, "create": 201, "edit": 404},
+    "read": {"read": 200, "record": 403, "create": 403, "edit": 403},
+    "write": {"read": 200, "record": 200, "create": 201, "edit": 200},
+}
 
 
-@pytest.mark.parametrize(("caller", "get_status", "post_status"), EXPECTED)
-def test_every_operation_for_every_token(client, world, caller, get_status, post_status):
+@pytest.mark.parametrize("caller", list(EXPECTED))
+def test_every_operation_for_every_token(client, world, caller):
     token = world["tokens"].get(caller)
-    for method, path in _operations(world):
-        expected = post_status if method == "POST" else get_status
-        if path == "/api/v1/petitions" and caller == "other petition":
+    expected_of = EXPECTED[caller]
+    for kind, method, path in _operations(world):
+        expected = expected_of[kind]
+        if path == "/api/v1/petitions" and method == "GET" and caller == "other petition":
             expected = 200  # its own petition, not this one
-        answer = _call(client, method, path, token)
+        answer = _call(client, kind, method, path, token)
         assert answer.status_code == expected, (caller, method, path, answer.content[:200])
         if expected >= 400:
             assert answer.json()["error"]
-    assert Signature.objects.filter(email="ada@example.org").exists() == (post_status == 200)
+    assert Signature.objects.filter(email="ada@example.org").exists() == (expected_of["record"] == 200)
+    written = Petition.objects.filter(title=PETITION["title"])
+    assert written.count() == (expected_of["create"] == 201) + (expected_of["edit"] == 200)
+    assert written.filter(pk=world["petition"].pk).exists() == (expected_of["edit"] == 200)
 
 
 @pytest.mark.parametrize("who", ["reader", "viewer of this petition", "organiser of another petition",
                                  "owner of this petition"])  # fmt: skip
 def test_a_session_of_any_kind_is_not_a_token(client, world, who):
     client.force_login(world["sessions"][who])
-    for method, path in _operations(world):
-        assert _call(client, method, path).status_code == 401, (who, method, path)
+    for kind, method, path in _operations(world):
+        assert _call(client, kind, method, path).status_code == 401, (who, method, path)
     assert not Signature.objects.filter(email="ada@example.org").exists()
+    assert not Petition.objects.filter(title=PETITION["title"]).exists()
 
 
 @pytest.mark.parametrize("caller", ["read", "write"])
 def test_a_token_without_the_e_mail_scope_never_sees_an_address(client, world, caller):
     base = f"/api/v1/petitions/{world['petition'].public_id}/signatures"
     for path in (base, f"{base}/{world['signature'].public_id}", f"{base}?filter=created_date gt '2020-01-01'"):
-        answer = _call(client, "GET", path, world["tokens"][caller])
+        answer = _call(client, "read", "GET", path, world["tokens"][caller])
         assert answer.status_code == 200 and "signer@example.org" not in answer.content.decode()

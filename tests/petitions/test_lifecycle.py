@@ -96,3 +96,15 @@ def test_text_changes_after_signing_are_kept_as_public_revisions(client):
 def test_the_goal_rises_to_the_next_milestone(count, goal):
     assert OpenPetitionFactory.build(goal=100).goal_for(count) == goal
     assert milestone_after(999) == 1000
+
+
+def test_an_edit_opened_before_a_move_does_not_undo_it():
+    petition = OpenPetitionFactory()
+    stale = Petition.objects.get(pk=petition.pk)  # the edit page's copy, read before the moves below
+    petition_close(petition=petition)
+    Petition.objects.filter(pk=petition.pk).update(sends_events=True)  # an endpoint registered meanwhile
+    stale.title = "A better title"
+    petition_save(petition=stale)
+    petition.refresh_from_db()
+    assert (petition.title, petition.status, petition.sends_events) == ("A better title", "closed", True)
+    assert petition.closed_at is not None
