@@ -464,3 +464,30 @@ def test_endpoints_take_turns_when_a_run_cannot_serve_them_all(petition, owner, 
     finally:
         first.stop()
         second.stop()
+
+
+def test_the_pages_answer_only_the_petitions_owners_and_only_for_its_endpoints(client, petition, owner, receiver):
+    endpoint, _secret = _endpoint(petition, owner, receiver)
+    _signed_and_confirmed(petition, "ann@example.org")
+    webhooks_pump(max_seconds=5)
+    delivery = WebhookDelivery.objects.get()
+    pages = [
+        ("get", reverse("api:webhooks", args=[petition.slug])),
+        ("get", reverse("api:webhook_log", args=[petition.slug, endpoint.pk])),
+        ("post", reverse("api:webhook_switch", args=[petition.slug, endpoint.pk])),
+        ("post", reverse("api:webhook_delete", args=[petition.slug, endpoint.pk])),
+        ("post", reverse("api:webhook_resend", args=[petition.slug, endpoint.pk, delivery.pk])),
+    ]
+    for method, path in pages:  # anonymous: to the sign-in page
+        response = getattr(client, method)(path)
+        assert response.status_code == 302 and "login" in response["Location"], path
+
+    other = OpenPetitionFactory()
+    other_owner = organiser_of(other)
+    client.force_login(other_owner)
+    for method, path in pages:  # an owner of another petition, under this petition's address
+        assert getattr(client, method)(path).status_code in (403, 404), path
+    for method, path in pages[1:]:  # this endpoint, under the address of a petition they do own
+        assert getattr(client, method)(path.replace(petition.slug, other.slug)).status_code == 404, path
+    assert WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=True).exists()
+    assert WebhookDelivery.objects.get().delivered_at is not None
