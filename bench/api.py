@@ -1,6 +1,6 @@
 """The API at /api/v1/: pages of a big petition's signatures, and recording signatures against the sign form.
 
-Usage: .venv/bin/python bench/api.py [--requests 200] [--seconds 15] [--clients 64] [--fresh]
+Usage: .venv/bin/python bench/api.py [--requests 200] [--seconds 15] [--clients 64] [--rounds 4] [--fresh]
 
 Method
 - The surge benchmark's template database (demo content, the demo petition with 500,000 more confirmed signatures),
@@ -11,12 +11,14 @@ Method
   99,976 to 100,000), in alternation, with the API's remembered page starts emptied first, so that the first
   page-4,000 request counts from the start; p50/p95/max of each, and of the first (cold) page-4,000 request alone.
 - Recording: --clients clients for --seconds each, as new signers: the sign form (POST, its CSRF token and cookie
-  fetched once per client before the clock starts) and the record signature helper (POST JSON with the token), twice
-  each in alternation (form, helper, form, helper). Accepted signatures per second (303 for the form, 200 for the
-  helper), p50/p99, errors; the helper's rate against the form's from the same round. Before each phase the
-  previous one's work is let finish (the intake written, its e-mails sent), so no phase pays for the one before;
-  3 s of each, not measured, come first (each web process's first requests build what it keeps). The CPU each part
-  used (web, worker, beat, PostgreSQL, Redis, the load generator) per accepted signature, read from /proc.
+  fetched once per client before the clock starts) and the record signature helper (POST JSON with the token),
+  --rounds times each in alternation (form, helper, form, helper, ...). Accepted signatures per second (303 for the
+  form, 200 for the helper), p50/p99, errors; the helper's rate against the form's from the same round. This
+  machine's speed drifts by a fifth within a minute, so the figure is the median of the rounds' ratios, with the
+  lowest and highest. Before each phase the previous one's work is let finish (the intake written, its e-mails
+  sent), so no phase pays for the one before; 3 s of each, not measured, come first (each web process's first
+  requests build what it keeps). The CPU each part used (web, worker, beat, PostgreSQL, Redis, the load generator)
+  per accepted signature, read from /proc.
 """
 
 import argparse
@@ -143,7 +145,7 @@ async def _recording(args, token: str, public_id: str) -> list[dict]:
     await form_round(3)
     await helper_round(3)
     rounds = []
-    for _ in range(2):
+    for _ in range(args.rounds):
         _settle()
         form = await form_round(args.seconds)
         _settle()
@@ -190,6 +192,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--token", default="", help=argparse.SUPPRESS)
@@ -250,7 +253,8 @@ def _run(args, env: dict) -> None:
         pids += f",postgres:{_postgres_pid()},redis:{_redis_pid()}"
         client = subprocess.run(
             [py, str(Path(__file__)), "--client", "--requests", str(args.requests), "--seconds", str(args.seconds),
-             "--clients", str(args.clients), "--token", token, "--public-id", public_id, "--pids", pids],
+             "--clients", str(args.clients), "--rounds", str(args.rounds), "--token", token, "--public-id", public_id,
+             "--pids", pids],
             cwd=ROOT, env=env, capture_output=True, text=True,
         )  # fmt: skip
         if client.returncode != 0:
@@ -281,6 +285,9 @@ def _run(args, env: dict) -> None:
         for name, phase in (("form", form), ("helper", helper)):
             parts = ", ".join(f"{part} {used:.2f}" for part, used in phase["cpu_ms"].items())
             print(f"    {name:<6} CPU ms per accepted signature: {parts}; all {sum(phase['cpu_ms'].values()):.2f}")
+    ratios = [r["helper"]["per_second"] / r["form"]["per_second"] for r in data["recording"]]
+    print(f"  helper / form over {len(ratios)} rounds: median {statistics.median(ratios):.2f}, "
+          f"lowest {min(ratios):.2f}, highest {max(ratios):.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":
