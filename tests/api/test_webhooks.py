@@ -491,3 +491,16 @@ def test_the_pages_answer_only_the_petitions_owners_and_only_for_its_endpoints(c
         assert getattr(client, method)(path.replace(petition.slug, other.slug)).status_code == 404, path
     assert WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=True).exists()
     assert WebhookDelivery.objects.get().delivered_at is not None
+
+
+def test_an_endpoint_held_by_a_pump_that_died_is_taken_again_when_its_lease_ends(petition, owner, receiver):
+    endpoint, _secret = _endpoint(petition, owner, receiver)
+    _signed_and_confirmed(petition, "ann@example.org")
+    webhook_events_fan_out()
+    # A pump claimed the endpoint and was killed before it sent (or before it recorded what it sent).
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(claimed_until=timezone.now() + timedelta(seconds=60))
+    assert webhooks_pump(max_seconds=5) == 0
+    assert receiver.received == []
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
+    assert webhooks_pump(max_seconds=5) == 1
+    assert len(receiver.events()) == 1
