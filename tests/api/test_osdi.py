@@ -30,16 +30,6 @@ def _fresh_cache():
     cache.clear()
 
 
-@pytest.fixture
-def petition(db):
-    return OpenPetitionFactory()
-
-
-@pytest.fixture
-def owner(petition):
-    return organiser_of(petition)
-
-
 def _token(petition, owner, **scopes) -> str:
     return api_token_create(petition=petition, by=owner, name="sync", **scopes).secret
 

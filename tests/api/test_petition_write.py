@@ -20,16 +20,6 @@ HOSTILE = ('<p>Why.</p><script>alert(1)</script><img src="x" onerror="alert(2)">
            '<a href="javascript:alert(3)">click</a><p style="color:red" onclick="alert(4)">Styled</p>')  # fmt: skip
 
 
-@pytest.fixture
-def petition(db):
-    return OpenPetitionFactory()
-
-
-@pytest.fixture
-def owner(petition):
-    return organiser_of(petition)
-
-
 def _token(petition, owner, *, can_write=True) -> str:
     return api_token_create(petition=petition, by=owner, name="crm", can_write=can_write).secret
 

@@ -17,11 +17,6 @@ from tests.petitions.factories import MembershipFactory, OpenPetitionFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def petition(db):
-    return OpenPetitionFactory()
-
-
 def test_an_owner_makes_a_token_that_is_shown_once_and_stored_as_a_digest(client, petition):
     owner = organiser_of(petition)
     client.force_login(owner)

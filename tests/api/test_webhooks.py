@@ -48,16 +48,6 @@ def receiver():
     found.stop()
 
 
-@pytest.fixture
-def petition(db):
-    return OpenPetitionFactory()
-
-
-@pytest.fixture
-def owner(petition):
-    return organiser_of(petition)
-
-
 def _endpoint(petition, owner, receiver, **extra):
     made = webhook_endpoint_create(petition=petition, by=owner, url=receiver.url, kinds=ALL_KINDS, **extra)
     return made.endpoint, made.secret
