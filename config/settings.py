@@ -433,6 +433,10 @@ VIGIL_SIGNATURE_ANONYMISE_AFTER_MONTHS = env_int("VIGIL_SIGNATURE_ANONYMISE_AFTE
 # Confirmations are folded into the counts by a flush this often (seconds); the public page is cached this long.
 VIGIL_SIGNATURE_COUNT_FLUSH_SECONDS = float(env_int("VIGIL_SIGNATURE_COUNT_FLUSH_MS", 2000)) / 1000
 VIGIL_PETITION_PAGE_CACHE_SECONDS = env_int("VIGIL_PETITION_PAGE_CACHE_SECONDS", 1)
+# The longest update organisers may write (characters of its text, after cleaning), and updates per page of a
+# petition's list and feeds.
+VIGIL_PETITION_UPDATE_MAX_CHARS = env_int("VIGIL_PETITION_UPDATE_MAX_CHARS", 20_000)
+VIGIL_PETITION_UPDATES_PER_PAGE = env_int("VIGIL_PETITION_UPDATES_PER_PAGE", 20)
 # The dashboard flags this many signatures from one hashed address, or one e-mail domain, within one hour.
 VIGIL_SIGNATURE_BURST_THRESHOLD = env_int("VIGIL_SIGNATURE_BURST_THRESHOLD", 25)
 # Client addresses are stored only as HMAC-SHA256 under this key (rate limits, fraud review).

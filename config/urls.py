@@ -9,7 +9,7 @@ from api.views.osdi import api as osdi_api
 from articles import views as article_views
 from articles.sitemaps import ArticleSitemap, SectionSitemap
 from core import views as core_views
-from petitions.sitemaps import PetitionSitemap
+from petitions.sitemaps import PetitionSitemap, PetitionUpdateSitemap
 
 # The admin's own login form is replaced by allauth's, so its rate limits and second factor apply there too.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -19,7 +19,8 @@ admin.site.site_title = settings.SITE_NAME
 handler403 = "core.views.permission_denied"
 handler500 = "core.views.server_error"
 
-SITEMAPS = {"articles": ArticleSitemap, "sections": SectionSitemap, "petitions": PetitionSitemap}
+SITEMAPS = {"articles": ArticleSitemap, "sections": SectionSitemap, "petitions": PetitionSitemap,
+            "petition-updates": PetitionUpdateSitemap}  # fmt: skip
 
 urlpatterns = [
     path("", article_views.home, name="home"),

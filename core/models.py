@@ -95,6 +95,7 @@ class EventKind(models.TextChoices):
     SIGNATURE_CONFIRMED = "signature.confirmed", "A signature was confirmed"
     SIGNATURE_WITHDRAWN = "signature.withdrawn", "A confirmed signature was withdrawn"
     PETITION_STATE_CHANGED = "petition.state_changed", "The petition opened, closed, was delivered or archived"
+    PETITION_UPDATE_PUBLISHED = "petition.update_published", "The organisers published an update"
     DELIVERY_SENT = "delivery.sent", "The petition was sent to its target"
 
 

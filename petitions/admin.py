@@ -2,8 +2,9 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import JobRowAdmin
 from petitions.forms import PetitionForm
-from petitions.models import Petition, PetitionMembership, PetitionRevision
+from petitions.models import Petition, PetitionMembership, PetitionRevision, PetitionUpdate
 from petitions.services.editing import petition_create, petition_save
 from petitions.services.errors import PetitionStateError
 from petitions.services.lifecycle import TRANSITIONS
@@ -84,3 +85,14 @@ class PetitionMembershipAdmin(admin.ModelAdmin):
     search_fields = ["petition__title", "user__email"]
     autocomplete_fields = ["petition", "user"]
     list_select_related = ["petition", "user"]
+
+
+@admin.register(PetitionUpdate)
+class PetitionUpdateAdmin(JobRowAdmin):
+    """Written and published by the petition's organisers on their pages (where the text is cleaned and the webhooks
+    told); staff read them here, and can remove one."""
+
+    list_display = ["title", "petition", "number", "published_at", "created_by"]
+    list_filter = [("published_at", admin.EmptyFieldListFilter)]
+    search_fields = ["title", "petition__title"]
+    list_select_related = ["petition", "created_by"]

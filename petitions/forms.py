@@ -237,6 +237,17 @@ class PetitionForm(forms.ModelForm):
         return data
 
 
+class UpdateForm(forms.Form):
+    """An update's title and text; the text is cleaned, and its length checked, by the service."""
+
+    title = forms.CharField(label=_("Title"), max_length=200)
+    body = forms.CharField(
+        label=_("Text"),
+        widget=forms.Textarea(attrs={"rows": 12}),
+        help_text=_("Paragraphs, headings, lists and links. Scripts and styles are removed."),
+    )
+
+
 class TransitionForm(forms.Form):
     move = forms.ChoiceField(choices=[(name, name) for name in ("open", "close", "deliver", "archive")])
 

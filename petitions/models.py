@@ -203,3 +203,43 @@ class PetitionRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.petition} · revision {self.number}"
+
+
+class PetitionUpdateQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(published_at__isnull=False)
+
+
+class PetitionUpdate(models.Model):
+    """News of a petition, written by its organisers: a draft until published, then on the petition's page, in its
+    feeds and in the sitemap. Numbered per petition from 1; the number is the update's address."""
+
+    petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="updates")
+    number = models.PositiveIntegerField(editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"), help_text=_("Paragraphs, headings, lists and links."))
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PetitionUpdateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-number"]
+        constraints = [models.UniqueConstraint(fields=["petition", "number"], name="petition_update_number_unique")]
+        indexes = [
+            models.Index(
+                fields=["petition", "-published_at"],
+                condition=Q(published_at__isnull=False),
+                name="petition_update_published_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.petition}: {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("petitions:update", args=[self.petition.slug, self.number])

@@ -25,11 +25,13 @@ from core import pagecache
 from core.outage import DATABASE_DOWN, database_unreachable
 from petitions.charts import signatures_chart_svg
 from petitions.models import (
+    PUBLIC_STATUSES,
     MembershipRole,
     Petition,
     PetitionMembership,
     PetitionRevision,
     PetitionStatus,
+    PetitionUpdate,
 )
 from signatures import selectors as signature_selectors
 from signatures.models import SignatureInvalidation
@@ -97,6 +99,8 @@ class PetitionStats:
     built_at: datetime | None = None
     articles: list = field(default_factory=list)
     revision_count: int = 0
+    updates: list = field(default_factory=list)  # the latest published, newest first
+    update_count: int = 0
 
 
 def petition_stats(*, petition: Petition, now: datetime | None = None) -> PetitionStats:
@@ -122,9 +126,54 @@ def petition_stats(*, petition: Petition, now: datetime | None = None) -> Petiti
         built_at=now,
         articles=petition_related_articles(petition=petition),
         revision_count=PetitionRevision.objects.filter(petition=petition).count(),
+        **_latest_updates(petition=petition),
     )
     _cache_set(key, stats, settings.VIGIL_PETITION_PAGE_CACHE_SECONDS)
     return stats
+
+
+LATEST_UPDATES = 3
+
+
+def _latest_updates(*, petition: Petition) -> dict:
+    found = list(PetitionUpdate.objects.published().filter(petition=petition)[: LATEST_UPDATES + 1])
+    count = len(found) if len(found) <= LATEST_UPDATES else PetitionUpdate.objects.published().filter(
+        petition=petition).count()  # fmt: skip
+    return {"updates": found[:LATEST_UPDATES], "update_count": count}
+
+
+def petition_updates_page(*, petition: Petition, page_number) -> Page:
+    """A public petition's published updates, newest first."""
+    updates = PetitionUpdate.objects.published().filter(petition=petition).select_related("petition")
+    return Paginator(updates, settings.VIGIL_PETITION_UPDATES_PER_PAGE).get_page(page_number)
+
+
+def petition_update_public(*, petition: Petition, number: int) -> PetitionUpdate:
+    found = PetitionUpdate.objects.published().filter(petition=petition, number=number).first()
+    if found is None:
+        raise Http404("No such update.")
+    found.petition = petition
+    return found
+
+
+def petition_updates_feed(*, petition: Petition) -> list[PetitionUpdate]:
+    return list(
+        PetitionUpdate.objects.published().filter(petition=petition)[: settings.VIGIL_PETITION_UPDATES_PER_PAGE]
+    )
+
+
+def petition_updates_sitemap_items():
+    return (
+        PetitionUpdate.objects.published()
+        .filter(petition__status__in=PUBLIC_STATUSES)
+        .select_related("petition")
+        .only("number", "published_at", "updated_at", "petition__slug")
+        .order_by("-published_at")
+    )
+
+
+def petition_updates_for_organisers(*, petition: Petition) -> list[PetitionUpdate]:
+    return list(PetitionUpdate.objects.filter(petition=petition).select_related("created_by").order_by("-number"))
 
 
 def petition_related_articles(*, petition: Petition, limit: int = 5) -> list:

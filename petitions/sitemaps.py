@@ -1,6 +1,6 @@
 from django.contrib.sitemaps import Sitemap
 
-from petitions.selectors import petitions_sitemap_items
+from petitions.selectors import petition_updates_sitemap_items, petitions_sitemap_items
 
 
 class PetitionSitemap(Sitemap):
@@ -14,3 +14,16 @@ class PetitionSitemap(Sitemap):
 
     def lastmod(self, petition):
         return petition.updated_at
+
+
+class PetitionUpdateSitemap(Sitemap):
+    """Published updates of public petitions."""
+
+    changefreq = "weekly"
+    limit = 5000
+
+    def items(self):
+        return petition_updates_sitemap_items()
+
+    def lastmod(self, update):
+        return update.updated_at

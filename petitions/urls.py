@@ -1,6 +1,10 @@
 from django.urls import path
 
-from petitions.views import organise, public, signing
+from core.pagecache import shared_page
+from petitions import feeds
+from petitions.views import organise, public, signing, updates
+
+updates_rss, updates_atom = shared_page()(feeds.PetitionUpdatesFeed()), shared_page()(feeds.PetitionUpdatesAtomFeed())
 
 app_name = "petitions"
 urlpatterns = [
@@ -14,6 +18,10 @@ urlpatterns = [
     path("petitions/<slug:slug>/thanks/", signing.petition_thanks, name="thanks"),
     path("petitions/<slug:slug>/resend/", signing.signature_resend, name="resend"),
     path("petitions/<slug:slug>/revisions/", public.petition_revisions, name="revisions"),
+    path("petitions/<slug:slug>/updates/", updates.petition_updates, name="updates"),
+    path("petitions/<slug:slug>/updates/rss/", updates_rss, name="updates_rss"),
+    path("petitions/<slug:slug>/updates/atom/", updates_atom, name="updates_atom"),
+    path("petitions/<slug:slug>/updates/<int:number>/", updates.petition_update, name="update"),
     path("organise/", organise.organise_index, name="organise_index"),
     path("organise/new/", organise.organise_new, name="organise_new"),
     path("organise/invitations/<str:token>/", organise.organise_invitation, name="organise_invitation"),
@@ -22,4 +30,8 @@ urlpatterns = [
     path("organise/<slug:slug>/state/", organise.organise_transition, name="organise_transition"),
     path("organise/<slug:slug>/invalidate/", organise.organise_invalidate, name="organise_invalidate"),
     path("organise/<slug:slug>/members/", organise.organise_members, name="organise_members"),
+    path("organise/<slug:slug>/updates/", updates.organise_updates, name="organise_updates"),
+    path("organise/<slug:slug>/updates/<int:number>/", updates.organise_update, name="organise_update"),
+    path("organise/<slug:slug>/updates/<int:number>/act/", updates.organise_update_action,
+         name="organise_update_action"),
 ]  # fmt: skip

@@ -48,7 +48,7 @@ from core.links import absolute_url
 from core.mail import outbound_email_queue
 from core.models import Event, EventKind
 from deliverables.models import Delivery
-from petitions.models import MembershipRole, Petition, PetitionMembership
+from petitions.models import MembershipRole, Petition, PetitionMembership, PetitionUpdate
 
 logger = logging.getLogger(__name__)
 
@@ -246,6 +246,7 @@ def _events_json(*, endpoint: WebhookEndpoint, deliveries: list[WebhookDelivery]
     signature_ids = by_kind[EventKind.SIGNATURE_CONFIRMED] | by_kind[EventKind.SIGNATURE_WITHDRAWN]
     signatures = {s.pk: s for s in signatures_for(petition).filter(pk__in=signature_ids)} if signature_ids else {}
     sent = {d.pk: d for d in Delivery.objects.filter(pk__in=by_kind[EventKind.DELIVERY_SENT])}
+    news = {u.pk: u for u in PetitionUpdate.objects.filter(pk__in=by_kind[EventKind.PETITION_UPDATE_PUBLISHED])}
     petition_link = {"identifiers": [f"{hal.NAMESPACE}:{petition.public_id}"],
                      "href": hal.api_url(base, f"petitions/{petition.public_id}")}  # fmt: skip
     body = []
@@ -267,6 +268,18 @@ def _events_json(*, endpoint: WebhookEndpoint, deliveries: list[WebhookDelivery]
         elif event.kind == EventKind.PETITION_STATE_CHANGED:
             item["from"], item["to"] = event.data.get("from"), event.data.get("to")
             item["osdi:petition"] = {**petition_link, **petition_json(base, petition)}
+        elif event.kind == EventKind.PETITION_UPDATE_PUBLISHED:
+            found = news.get(event.subject_id)
+            item["vigil:update"] = (
+                {
+                    "title": found.title,
+                    "body": found.body,
+                    "published_date": hal.iso(found.published_at),
+                    "browser_url": absolute_url(reverse("petitions:update", args=[petition.slug, found.number])),
+                }
+                if found is not None and found.published_at is not None
+                else None  # taken down or removed since
+            )
         elif event.kind == EventKind.DELIVERY_SENT:
             found = sent.get(event.subject_id)
             item["vigil:delivery"] = (

@@ -31,9 +31,15 @@ def events_handle_soon() -> None:
         enqueue(name)
 
 
+def _followed(petition_id: int) -> bool:
+    """Whether the petition has an endpoint now, read from its row (a caller's copy of it may be older)."""
+    petitions = Event._meta.get_field("petition").related_model
+    return petitions.objects.filter(pk=petition_id, sends_events=True).exists()
+
+
 def event_record(*, kind: str, petition, subject_id: int, data: dict | None = None, now: datetime | None = None):
     """Write one event about `petition` in the current transaction, if anyone follows the petition's events."""
-    if not petition.sends_events:
+    if not _followed(petition.pk):
         return None
     event = Event.objects.create(
         kind=kind, petition_id=petition.pk, subject_id=subject_id, data=data or {}, created_at=now or timezone.now()

@@ -494,3 +494,16 @@ def test_an_endpoint_held_by_a_pump_that_died_is_taken_again_when_its_lease_ends
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
     assert webhooks_pump(max_seconds=5) == 1
     assert len(receiver.events()) == 1
+
+
+def test_a_published_update_is_sent_with_its_text_and_address(petition, owner, receiver):
+    from petitions.services.updates import petition_update_create, petition_update_publish
+
+    _endpoint(petition, owner, receiver)
+    update = petition_update_create(petition=petition, by=owner, title="They answered", body="<p>Yes.</p>")
+    petition_update_publish(update=update)
+    webhooks_pump(max_seconds=5)
+    (event,) = receiver.events()
+    assert event["type"] == EventKind.PETITION_UPDATE_PUBLISHED
+    assert event["vigil:update"]["title"] == "They answered"
+    assert event["vigil:update"]["browser_url"].endswith(f"/petitions/{petition.slug}/updates/1/")

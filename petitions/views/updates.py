@@ -1,0 +1,103 @@
+"""Updates: the organisers' pages that write, publish and take them down, and the public list and page of each."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from core import pagecache
+from petitions import selectors
+from petitions.forms import UpdateForm
+from petitions.models import MembershipRole, PetitionUpdate
+from petitions.services import updates
+from petitions.services.errors import PetitionStateError
+from petitions.views.organise import organiser_view
+
+
+def _member_update(request: HttpRequest, slug: str, number: int):
+    petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=MembershipRole.ORGANISER)
+    update = get_object_or_404(PetitionUpdate, petition=petition, number=number)
+    update.petition = petition
+    return petition, update
+
+
+def _form_errors(form: UpdateForm, exc: updates.UpdateInvalid) -> None:
+    for field, message in exc.errors.items():
+        form.add_error(field if field in form.fields else None, message)
+
+
+@organiser_view
+@require_http_methods(["GET", "POST"])
+def organise_updates(request: HttpRequest, slug: str) -> HttpResponse:
+    petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=MembershipRole.ORGANISER)
+    form = UpdateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            made = updates.petition_update_create(petition=petition, by=request.user, **form.cleaned_data)
+        except updates.UpdateInvalid as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Saved as a draft: publish it when it is ready."))
+            return redirect("petitions:organise_update", slug=petition.slug, number=made.number)
+    context = {"petition": petition, "form": form,
+               "updates": selectors.petition_updates_for_organisers(petition=petition)}  # fmt: skip
+    return render(request, "petitions/organise/updates.html", context, status=400 if form.errors else 200)
+
+
+@organiser_view
+@require_http_methods(["GET", "POST"])
+def organise_update(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    petition, update = _member_update(request, slug, number)
+    form = UpdateForm(request.POST or None, initial={"title": update.title, "body": update.body})
+    if request.method == "POST" and form.is_valid():
+        try:
+            updates.petition_update_edit(update=update, **form.cleaned_data)
+        except updates.UpdateInvalid as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("petitions:organise_update", slug=petition.slug, number=update.number)
+    return render(request, "petitions/organise/update.html", {"petition": petition, "update": update, "form": form},
+                  status=400 if form.errors else 200)  # fmt: skip
+
+
+@organiser_view
+@require_POST
+def organise_update_action(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    petition, update = _member_update(request, slug, number)
+    action = request.POST.get("action")
+    try:
+        if action == "publish":
+            if updates.petition_update_publish(update=update):
+                messages.success(request, _("Published: it is on the petition's page and in its feeds."))
+            else:
+                messages.info(request, _("It was published already."))
+        elif action == "unpublish":
+            updates.petition_update_unpublish(update=update)
+            messages.success(request, _("Taken down: it is a draft again."))
+        elif action == "delete":
+            updates.petition_update_delete(update=update)
+            messages.success(request, _("The draft was removed."))
+            return redirect("petitions:organise_updates", slug=petition.slug)
+        else:
+            messages.error(request, _("Choose publish, take down or remove."))
+    except PetitionStateError as exc:
+        messages.error(request, str(exc))
+    return redirect("petitions:organise_update", slug=petition.slug, number=update.number)
+
+
+@require_GET
+@pagecache.shared_page(query={"page": pagecache.small_page_number})
+def petition_updates(request: HttpRequest, slug: str) -> HttpResponse:
+    petition = selectors.petition_public(slug=slug)
+    page = selectors.petition_updates_page(petition=petition, page_number=request.GET.get("page"))
+    return render(request, "petitions/updates.html", {"petition": petition, "page": page})
+
+
+@require_GET
+@pagecache.shared_page()
+def petition_update(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    petition = selectors.petition_public(slug=slug)
+    update = selectors.petition_update_public(petition=petition, number=number)
+    return render(request, "petitions/update_detail.html", {"petition": petition, "update": update})
