@@ -417,6 +417,8 @@ VIGIL_SIGN_PETITION_CACHE_SECONDS = float(env_int("VIGIL_SIGN_PETITION_CACHE_MS"
 # The same snapshot, shared through the cache for this long: what a process that starts during a database outage signs
 # with (petitions.selectors.petition_for_signing).
 VIGIL_SIGN_SNAPSHOT_SHARED_SECONDS = env_int("VIGIL_SIGN_SNAPSHOT_SHARED_SECONDS", 7 * 86400)
+# Signers who have not confirmed get one reminder this many hours after their last e-mail from the site (0: none).
+VIGIL_SIGNATURE_REMINDER_HOURS = env_int("VIGIL_SIGNATURE_REMINDER_HOURS", 24)
 # A confirmation link works this long (seconds); notes to a signer ("already signed", reminders) at most this often.
 VIGIL_SIGNATURE_CONFIRM_MAX_AGE = env_int("VIGIL_SIGNATURE_CONFIRM_MAX_AGE", 7 * 24 * 3600)
 # "Your data" (a copy, or erasure, of what is held under an address): how long the e-mailed erasure link works, and
@@ -568,6 +570,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "signatures-counts-reconcile": {"task": "signatures.tasks.signature_counts_reconcile_task", "schedule": 3600.0},
     "signatures-pending-purge": {"task": "signatures.tasks.signatures_pending_purge_task", "schedule": 3600.0},
+    "signatures-remind-due": {"task": "signatures.tasks.signatures_remind_due_task", "schedule": 600.0},
     # api
     "webhooks-pump": {
         "task": "api.tasks.webhooks_pump_task",

@@ -87,6 +87,8 @@ class Signature(models.Model):
     generation = models.PositiveSmallIntegerField(default=1)
     # Mail sent to this signer (confirmations, reminders, "already signed" notes): numbers them, and throttles them.
     mail_count = models.PositiveSmallIntegerField(default=0)
+    # When the one reminder to confirm was written (signatures.services.reminders); cleared by signing again.
+    reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
     notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)

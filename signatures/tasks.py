@@ -6,6 +6,7 @@ from core.outage import while_database_down
 from signatures.services.counts import signature_counts_flush, signature_counts_reconcile_all
 from signatures.services.intake import signature_intake_drain, signature_intake_records_purge
 from signatures.services.privacy import signatures_pending_purge
+from signatures.services.reminders import signatures_remind_due
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -31,3 +32,10 @@ def signatures_pending_purge_task() -> int:
 def signature_intake_drain_task() -> int:
     """Nudged by the sign view, and every second by beat; on the counts queue, ahead of any e-mail backlog."""
     return signature_intake_drain()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+@while_database_down()
+def signatures_remind_due_task() -> int:
+    """Every ten minutes (beat): the one reminder to signers who have not confirmed."""
+    return signatures_remind_due()

@@ -198,7 +198,7 @@ def _withdraw_token_read(token: str) -> tuple[int, int]:
 CONFIRM_FIELDS = (
     "pk", "generation", "state", "confirmed_at", "petition_id",
     "petition__id", "petition__slug", "petition__title", "petition__ask", "petition__status", "petition__closes_at",
-    "petition__sends_events",
+    "petition__sends_events", "reminded_at",
 )  # fmt: skip
 
 
@@ -344,6 +344,20 @@ def _mail_queue(*, signature: Signature, template: str, idempotency_key: str, no
             return  # written before: at most one message per key
         raise
     outbound_email_pump_soon(email_id=row.pk)
+
+
+def signature_reminder_row(*, signature: Signature, now: datetime) -> OutboundEmail:
+    """The reminder to confirm, unsaved (written in bulk by signatures.services.reminders): once per signature and
+    generation, by its idempotency key."""
+    return OutboundEmail(
+        idempotency_key=signature_reminder_key(signature_id=signature.pk, generation=signature.generation),
+        render_context=_mail_context(signature=signature, template="reminder", now=now),
+        **_outbox_fields(to=signature.email, template="reminder"),
+    )
+
+
+def signature_reminder_key(*, signature_id: int, generation: int) -> str:
+    return f"signature-reminder:{signature_id}:g{generation}"
 
 
 def _confirmation_key(*, signature_id: int, generation: int) -> str:
@@ -571,6 +585,7 @@ def _signature_again(*, petition_id: int, canonical: str, details: SignerDetails
             row.mail_count += 1
             row.notified_at = now
             row.withdrawn_at = None
+            row.reminded_at = None
             row.first_name = details.first_name.strip()
             row.last_name = details.last_name.strip()
             row.email = email_for_sending(details.email)
@@ -770,6 +785,12 @@ def signature_confirm(*, token: str, now: datetime | None = None) -> tuple[Signa
         ).update(state=SignatureState.CONFIRMED, confirmed_at=now)
     counts_flush_soon()
     if updated:
+        if signature.reminded_at is not None:  # a reminder not sent yet would ask them to do what they just did
+            OutboundEmail.objects.filter(
+                idempotency_key=signature_reminder_key(signature_id=signature.pk, generation=signature.generation),
+                sent_at__isnull=True,
+                failed_at__isnull=True,
+            ).update(failed_at=now, last_error="Not sent: the signature was confirmed first.")
         signature.state, signature.confirmed_at = SignatureState.CONFIRMED, now
         return signature, True
     signature.refresh_from_db(fields=["state", "confirmed_at", "generation"])  # a concurrent click, or a withdrawal
