@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.compat import PlainFieldsCleanMixin
 from core.forms import CleanImageField
-from petitions.models import MembershipRole, Petition
+from petitions.models import MembershipRole, Petition, PetitionOutcome
 from signatures.countries import COUNTRIES, COUNTRY_NAMES
 from signatures.email import InvalidEmail, email_canonical
 from signatures.services.signing import SignatureOrigin, SignerDetails
@@ -265,3 +265,24 @@ class InvalidateForm(forms.Form):
 class MemberForm(forms.Form):
     email = forms.EmailField(label=_("Their e-mail address"), help_text=_("We send them an invitation to accept."))
     role = forms.ChoiceField(label=_("Role"), choices=MembershipRole.choices, initial=MembershipRole.ORGANISER)
+
+
+class OutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=PetitionOutcome.choices, required=False)
+    note = forms.CharField(
+        label=_("In a sentence"),
+        max_length=300,
+        required=False,
+        help_text=_("Shown in the banner, e.g. “Megacorp stopped selling face recognition.”"),
+    )
+
+
+class ResponseForm(forms.Form):
+    answered_by = forms.CharField(
+        label=_("Who answered"),
+        max_length=200,
+        help_text=_("Name and role, e.g. “Dana Chief, chief executive of Megacorp”."),
+    )
+    answered_on = forms.DateField(label=_("Date of the answer"), widget=forms.DateInput(attrs={"type": "date"}))
+    text = forms.CharField(label=_("The response"), widget=forms.Textarea(attrs={"rows": 12}))
+    link = forms.URLField(label=_("Link to the original"), required=False, max_length=500, assume_scheme="https")

@@ -44,6 +44,15 @@ def petition_image_path(instance: "Petition", filename: str) -> str:
     return f"petitions/{timezone.now():%Y/%m}/{filename}"
 
 
+class PetitionOutcome(models.TextChoices):
+    """How the campaign ended, apart from its state: a closed petition may have won, been answered, or neither."""
+
+    NONE = "", _("not decided")
+    VICTORY = "victory", _("victory")
+    RESPONDED = "responded", _("response received")
+    NO_RESPONSE = "no_response", _("closed without a response")
+
+
 class Petition(models.Model):
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True, help_text=_("The petition's address: /petitions/<slug>/."))
@@ -74,6 +83,16 @@ class Petition(models.Model):
     archived_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set once the signers' personal data has been erased (VIGIL_SIGNATURE_ANONYMISE_AFTER_MONTHS after closing).
     signers_anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # How it ended (petitions.services.outcomes), shown as a banner on its page and beside its articles.
+    outcome = models.CharField(max_length=12, choices=PetitionOutcome.choices, blank=True, default="", editable=False)
+    outcome_note = models.CharField(max_length=300, blank=True, editable=False)
+    outcome_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The decision maker's answer, recorded by the organisers and shown prominently on the page.
+    response_text = models.TextField(blank=True, editable=False)
+    response_by = models.CharField(max_length=200, blank=True, editable=False)
+    response_on = models.DateField(null=True, blank=True, editable=False)
+    response_link = models.URLField(max_length=500, blank=True, editable=False)
+    response_recorded_at = models.DateTimeField(null=True, blank=True, editable=False)
     # True while the petition has a webhook endpoint switched on: its events (core.Event) are written only then.
     sends_events = models.BooleanField(default=False, editable=False)
     created_by = models.ForeignKey(

@@ -30,6 +30,7 @@ urlpatterns = [
     path("organise/<slug:slug>/state/", organise.organise_transition, name="organise_transition"),
     path("organise/<slug:slug>/invalidate/", organise.organise_invalidate, name="organise_invalidate"),
     path("organise/<slug:slug>/members/", organise.organise_members, name="organise_members"),
+    path("organise/<slug:slug>/outcome/", updates.organise_outcome, name="organise_outcome"),
     path("organise/<slug:slug>/updates/", updates.organise_updates, name="organise_updates"),
     path("organise/<slug:slug>/updates/<int:number>/", updates.organise_update, name="organise_update"),
     path("organise/<slug:slug>/updates/<int:number>/act/", updates.organise_update_action,

@@ -1,4 +1,5 @@
-"""Updates: the organisers' pages that write, publish and take them down, and the public list and page of each."""
+"""Updates: the organisers' pages that write, publish and take them down, and the public list and page of each; and
+the page where organisers record the outcome and the decision maker's response."""
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -8,9 +9,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core import pagecache
 from petitions import selectors
-from petitions.forms import UpdateForm
+from petitions.forms import OutcomeForm, ResponseForm, UpdateForm
 from petitions.models import MembershipRole, PetitionUpdate
-from petitions.services import updates
+from petitions.services import outcomes, updates
 from petitions.services.errors import PetitionStateError
 from petitions.views.organise import organiser_view
 
@@ -101,3 +102,35 @@ def petition_update(request: HttpRequest, slug: str, number: int) -> HttpRespons
     petition = selectors.petition_public(slug=slug)
     update = selectors.petition_update_public(petition=petition, number=number)
     return render(request, "petitions/update_detail.html", {"petition": petition, "update": update})
+
+
+@organiser_view
+@require_http_methods(["GET", "POST"])
+def organise_outcome(request: HttpRequest, slug: str) -> HttpResponse:
+    """The outcome (a banner) and the decision maker's response, each with its own form on one page."""
+    petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=MembershipRole.ORGANISER)
+    which = request.POST.get("form") if request.method == "POST" else None
+    outcome_form = OutcomeForm(request.POST if which == "outcome" else None,
+                               initial={"outcome": petition.outcome, "note": petition.outcome_note})  # fmt: skip
+    response_form = ResponseForm(
+        request.POST if which == "response" else None,
+        initial={"answered_by": petition.response_by, "answered_on": petition.response_on,
+                 "text": petition.response_text, "link": petition.response_link},
+    )  # fmt: skip
+    form = {"outcome": outcome_form, "response": response_form}.get(which)
+    if form is not None and form.is_valid():
+        try:
+            if which == "outcome":
+                outcomes.petition_outcome_set(petition=petition, **form.cleaned_data)
+            else:
+                outcomes.petition_response_record(petition=petition, **form.cleaned_data)
+        except outcomes.OutcomeInvalid as exc:
+            for field, message in exc.errors.items():
+                form.add_error(field if field in form.fields else None, message)
+        except PetitionStateError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Saved: it is on the petition's page."))
+            return redirect("petitions:organise_outcome", slug=petition.slug)
+    context = {"petition": petition, "outcome_form": outcome_form, "response_form": response_form}
+    return render(request, "petitions/organise/outcome.html", context, status=400 if form and form.errors else 200)

@@ -1,0 +1,75 @@
+"""How a campaign ended, and the decision maker's answer: recorded by the organisers, shown on the petition's page
+(a banner, the answer in full) and beside the articles about it. Separate from the lifecycle: a closed petition
+may have won, been answered, or neither; an open one may already have won."""
+
+from datetime import date, datetime
+from urllib.parse import urlsplit
+
+from django.utils import timezone
+from django.utils.html import strip_tags
+
+from core.sanitize import sanitize_article_html
+from petitions import selectors
+from petitions.models import Petition, PetitionOutcome, PetitionStatus
+from petitions.services.errors import PetitionError, PetitionStateError
+
+MAX_RESPONSE_CHARS = 50_000
+
+
+class OutcomeInvalid(PetitionError):
+    """What was given cannot be recorded; `errors` says why, by field."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(" ".join(errors.values()))
+        self.errors = errors
+
+
+def _require_public(petition: Petition) -> None:
+    if not petition.is_public:
+        raise PetitionStateError("Only a public petition (open, closed or delivered) has an outcome or a response.")
+
+
+def petition_outcome_set(*, petition: Petition, outcome: str, note: str = "", now: datetime | None = None) -> None:
+    """Record the outcome (or clear it with ""), with a short note for the banner."""
+    _require_public(petition)
+    note = note.strip()
+    errors = {}
+    if outcome not in PetitionOutcome.values:
+        errors["outcome"] = "Choose one of the outcomes."
+    elif outcome == PetitionOutcome.NO_RESPONSE and petition.status == PetitionStatus.OPEN:
+        errors["outcome"] = "The petition is still open: close it before saying it ended without a response."
+    if len(note) > 300:
+        errors["note"] = "Keep the note to 300 characters."
+    if errors:
+        raise OutcomeInvalid(errors)
+    Petition.objects.filter(pk=petition.pk).update(
+        outcome=outcome, outcome_note=note if outcome else "", outcome_at=(now or timezone.now()) if outcome else None
+    )
+    selectors.petition_public_changed(petition=petition)
+
+
+def petition_response_record(
+    *, petition: Petition, text: str, answered_by: str, answered_on: date, link: str = "", now: datetime | None = None
+) -> None:
+    """Record (or correct) the decision maker's answer. A petition with no outcome yet gets "response received"."""
+    _require_public(petition)
+    now = now or timezone.now()
+    text, answered_by, link = sanitize_article_html(text or "").strip(), answered_by.strip(), link.strip()
+    errors = {}
+    if not strip_tags(text).strip():
+        errors["text"] = "Give the response's text, or its gist with a link to the whole."
+    elif len(text) > MAX_RESPONSE_CHARS:
+        errors["text"] = f"Keep the text to {MAX_RESPONSE_CHARS:,} characters; link to the rest."
+    if not answered_by:
+        errors["answered_by"] = "Say who answered."
+    if answered_on is None or answered_on > timezone.localdate(now):
+        errors["answered_on"] = "Give the date of the answer, today or earlier."
+    if link and urlsplit(link).scheme not in ("https", "http"):
+        errors["link"] = "A link starts with https://."
+    if errors:
+        raise OutcomeInvalid(errors)
+    changes = {"response_text": text, "response_by": answered_by[:200], "response_on": answered_on,
+               "response_link": link[:500], "response_recorded_at": now}  # fmt: skip
+    Petition.objects.filter(pk=petition.pk).update(**changes)
+    Petition.objects.filter(pk=petition.pk, outcome="").update(outcome=PetitionOutcome.RESPONDED, outcome_at=now)
+    selectors.petition_public_changed(petition=petition)
