@@ -401,6 +401,9 @@ VIGIL_API_CALL_LOG_DAYS = env_int("VIGIL_API_CALL_LOG_DAYS", 90)
 # Addresses on loopback, private or link-local networks, and plain http, are refused unless
 # VIGIL_WEBHOOK_ALLOW_LOCAL (on with DEBUG, for trying a receiver on one's own machine).
 VIGIL_EVENT_HANDLERS = ["api.tasks.webhooks_pump_task"]
+# Thresholds of confirmed signatures that the count flush finds crossed are handed to these tasks after it commits
+# (beat sweeps them every five minutes too): the organisers are told and a milestone update is drafted.
+VIGIL_THRESHOLD_HANDLERS = ["petitions.tasks.petition_thresholds_handle_task"]
 VIGIL_WEBHOOK_PUMP_SECONDS = float(env_int("VIGIL_WEBHOOK_PUMP_MS", 1000)) / 1000
 VIGIL_WEBHOOK_BATCH = env_int("VIGIL_WEBHOOK_BATCH", 100)
 VIGIL_WEBHOOK_TIMEOUT_SECONDS = env_int("VIGIL_WEBHOOK_TIMEOUT_SECONDS", 10)
@@ -581,6 +584,7 @@ CELERY_BEAT_SCHEDULE = {
     "api-calls-drain": {"task": "api.tasks.api_calls_drain_task", "schedule": 5.0, "options": {"expires": 30}},
     # petitions
     "petitions-lifecycle-due": {"task": "petitions.tasks.petitions_lifecycle_due_task", "schedule": 60.0},
+    "petitions-thresholds": {"task": "petitions.tasks.petition_thresholds_handle_task", "schedule": 300.0},
     "petitions-anonymise-due": {"task": "petitions.tasks.petitions_anonymise_due_task", "schedule": 6 * 3600.0},
     # deliverables
     "deliverables-expire": {"task": "deliverables.tasks.packet_exports_expire_task", "schedule": 3600.0},

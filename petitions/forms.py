@@ -286,3 +286,15 @@ class ResponseForm(forms.Form):
     answered_on = forms.DateField(label=_("Date of the answer"), widget=forms.DateInput(attrs={"type": "date"}))
     text = forms.CharField(label=_("The response"), widget=forms.Textarea(attrs={"rows": 12}))
     link = forms.URLField(label=_("Link to the original"), required=False, max_length=500, assume_scheme="https")
+
+
+class ThresholdsForm(forms.Form):
+    counts = forms.CharField(
+        label=_("Milestones"),
+        required=False,
+        max_length=300,
+        help_text=_(
+            "Numbers of signatures, separated by spaces, e.g. “10,000 100,000”. Passing one tells you by "
+            "e-mail and drafts an update for you to publish."
+        ),  # fmt: skip
+    )

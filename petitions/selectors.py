@@ -34,7 +34,7 @@ from petitions.models import (
     PetitionUpdate,
 )
 from signatures import selectors as signature_selectors
-from signatures.models import SignatureInvalidation
+from signatures.models import CountThreshold, SignatureInvalidation
 from signatures.services.counts import FLUSHED_AT_KEY
 from signatures.services.intake import signature_intake_backlog
 
@@ -170,6 +170,10 @@ def petition_updates_sitemap_items():
         .only("number", "published_at", "updated_at", "petition__slug")
         .order_by("-published_at")
     )
+
+
+def petition_thresholds(*, petition: Petition) -> list:
+    return list(CountThreshold.objects.filter(petition=petition).order_by("count"))
 
 
 def petition_updates_for_organisers(*, petition: Petition) -> list[PetitionUpdate]:

@@ -167,6 +167,30 @@ class Signature(models.Model):
         return self.state == SignatureState.CONFIRMED
 
 
+class CountThreshold(models.Model):
+    """A number of confirmed signatures a petition's organisers want to hear about. The count flush stamps
+    `crossed_at` in the transaction that brings the tally to it (once: only an unstamped row is stamped, under the
+    flush's lock); the petitions app then tells the organisers and drafts a milestone update (`handled_at`)."""
+
+    petition = models.ForeignKey("petitions.Petition", on_delete=models.CASCADE, related_name="thresholds")
+    count = models.PositiveIntegerField()
+    crossed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    handled_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["count"]
+        constraints = [
+            models.UniqueConstraint(fields=["petition", "count"], name="count_threshold_unique"),
+            models.CheckConstraint(condition=Q(count__gte=1), name="count_threshold_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["petition", "count"], condition=Q(crossed_at__isnull=True), name="threshold_open_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.petition_id}: {self.count:,}"
+
+
 class PetitionTally(models.Model):
     """Confirmed signatures of one petition, as of the last flush. Written only by the flush and reconcile jobs."""
 

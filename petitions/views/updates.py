@@ -9,9 +9,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core import pagecache
 from petitions import selectors
-from petitions.forms import OutcomeForm, ResponseForm, UpdateForm
+from petitions.forms import OutcomeForm, ResponseForm, ThresholdsForm, UpdateForm
 from petitions.models import MembershipRole, PetitionUpdate
-from petitions.services import outcomes, updates
+from petitions.services import outcomes, thresholds, updates
 from petitions.services.errors import PetitionStateError
 from petitions.views.organise import organiser_view
 
@@ -32,8 +32,23 @@ def _form_errors(form: UpdateForm, exc: updates.UpdateInvalid) -> None:
 @require_http_methods(["GET", "POST"])
 def organise_updates(request: HttpRequest, slug: str) -> HttpResponse:
     petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=MembershipRole.ORGANISER)
-    form = UpdateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    milestones = selectors.petition_thresholds(petition=petition)
+    setting_milestones = request.method == "POST" and request.POST.get("form") == "milestones"
+    thresholds_form = ThresholdsForm(
+        request.POST if setting_milestones else None,
+        initial={"counts": " ".join(f"{t.count:,}" for t in milestones if t.crossed_at is None)},
+    )
+    if setting_milestones and thresholds_form.is_valid():
+        try:
+            counts = thresholds.thresholds_parse(thresholds_form.cleaned_data["counts"])
+            thresholds.petition_thresholds_set(petition=petition, counts=counts)
+        except thresholds.ThresholdsInvalid as exc:
+            thresholds_form.add_error("counts", str(exc))
+        else:
+            messages.success(request, _("Milestones saved."))
+            return redirect("petitions:organise_updates", slug=petition.slug)
+    form = UpdateForm(None if setting_milestones else (request.POST or None))
+    if request.method == "POST" and not setting_milestones and form.is_valid():
         try:
             made = updates.petition_update_create(petition=petition, by=request.user, **form.cleaned_data)
         except updates.UpdateInvalid as exc:
@@ -41,9 +56,10 @@ def organise_updates(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             messages.success(request, _("Saved as a draft: publish it when it is ready."))
             return redirect("petitions:organise_update", slug=petition.slug, number=made.number)
-    context = {"petition": petition, "form": form,
+    context = {"petition": petition, "form": form, "thresholds_form": thresholds_form, "milestones": milestones,
                "updates": selectors.petition_updates_for_organisers(petition=petition)}  # fmt: skip
-    return render(request, "petitions/organise/updates.html", context, status=400 if form.errors else 200)
+    failed = form.errors or thresholds_form.errors
+    return render(request, "petitions/organise/updates.html", context, status=400 if failed else 200)
 
 
 @organiser_view

@@ -27,13 +27,14 @@ from datetime import datetime
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from core.jobs import enqueue
 from signatures.models import (
     CountCorrection,
+    CountThreshold,
     HourTally,
     PetitionTally,
     RegionTally,
@@ -91,6 +92,36 @@ def _sql(template: str) -> str:
     )
 
 
+_CROSS_SQL = """
+UPDATE {threshold} AS t SET crossed_at = %(now)s
+FROM {total} AS p
+WHERE t.crossed_at IS NULL AND t.petition_id = p.petition_id AND p.confirmed >= t.count
+RETURNING t.id
+"""
+
+
+def _thresholds_cross(*, now: datetime) -> int:
+    """Stamp the thresholds the tallies have reached, in the flush's transaction and under its lock: each once."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _CROSS_SQL.format(threshold=CountThreshold._meta.db_table, total=PetitionTally._meta.db_table),
+                {"now": now},
+            )
+            return len(cursor.fetchall())
+    reached = CountThreshold.objects.filter(
+        crossed_at__isnull=True,
+        count__lte=Subquery(PetitionTally.objects.filter(petition_id=OuterRef("petition_id")).values("confirmed")),
+    )
+    return CountThreshold.objects.filter(pk__in=list(reached.values_list("pk", flat=True))).update(crossed_at=now)
+
+
+def _thresholds_handle_soon() -> None:
+    """Have the petitions app tell the organisers (the tasks named in VIGIL_THRESHOLD_HANDLERS), after the commit."""
+    for name in settings.VIGIL_THRESHOLD_HANDLERS:
+        enqueue(name)
+
+
 def counts_flush_soon() -> None:
     """Where no worker and beat run beside the site (the embedded default), fold changes in as they commit;
     elsewhere beat's flush every few seconds does it."""
@@ -123,6 +154,8 @@ def signature_counts_flush(*, now: datetime | None = None, batch: int = FLUSH_BA
                     changed = cursor.fetchone()[0]
             else:
                 changed = _flush_portable(now=now, batch=batch)
+            if changed and _thresholds_cross(now=now):
+                _thresholds_handle_soon()
         total += changed
         if changed < batch:
             break

@@ -15,7 +15,8 @@ from tests.conftest import ROOT
 APPS = ["core", "accounts", "signatures", "petitions", "deliverables", "articles", "comments", "api", "demo"]
 # Where the names queued come from a setting (the apps above a mechanism in core, which cannot name their tasks):
 # the setting's names are checked instead.
-FROM_SETTINGS = {"core/services/events.py": "VIGIL_EVENT_HANDLERS"}
+FROM_SETTINGS = {"core/services/events.py": "VIGIL_EVENT_HANDLERS",
+                 "signatures/services/counts.py": "VIGIL_THRESHOLD_HANDLERS"}  # fmt: skip
 
 
 def _queued_names() -> dict[str, list[str]]:
