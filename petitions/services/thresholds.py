@@ -110,7 +110,7 @@ def petition_thresholds_handle(*, now: datetime | None = None) -> int:
                 return handled
             petition = threshold.petition
             draft = petition_update_create(
-                petition=petition, by=None, title=f"{threshold.count:,} signatures",
+                petition=petition, by=None, title=f"{threshold.count:,} signature{'' if threshold.count == 1 else 's'}",
                 body=render_to_string("petitions/milestone_update.html", {"petition": petition,
                                                                           "count": threshold.count}),
                 now=now,
