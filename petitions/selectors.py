@@ -26,6 +26,7 @@ from core.outage import DATABASE_DOWN, database_unreachable
 from petitions.charts import signatures_chart_svg
 from petitions.models import (
     PUBLIC_STATUSES,
+    ROLE_RANK,
     MembershipRole,
     Petition,
     PetitionMembership,
@@ -270,6 +271,17 @@ def petition_member_allows(*, petition_id: int, user, role: str) -> bool:
         return True
     membership = PetitionMembership.objects.filter(petition_id=petition_id, user=user).first()
     return membership is not None and membership.allows(role)
+
+
+def petition_member_emails(*, petition: Petition, role: str) -> list[str]:
+    """The e-mail addresses of the petition's members holding `role` or a higher one, with active accounts: whom a
+    service writes to about the petition (a webhook switched off, a milestone passed)."""
+    roles = [held for held, rank in ROLE_RANK.items() if rank >= ROLE_RANK[MembershipRole(role)]]
+    return sorted(
+        PetitionMembership.objects.filter(petition=petition, role__in=roles, user__is_active=True)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
 
 
 def petition_dashboard(*, petition: Petition, page_number, now: datetime | None = None) -> dict:

@@ -17,7 +17,8 @@ from django.utils import timezone
 from accounts.models import User
 from api.models import ApiCall, ApiToken
 from core.db import without_disk_wait
-from petitions.models import MembershipRole, Petition, PetitionMembership
+from petitions.models import MembershipRole, Petition
+from petitions.selectors import petition_member_allows
 from signatures.ratelimits import redis_client
 
 TOKEN_PREFIX = "vgl_"
@@ -39,8 +40,7 @@ def _digest(secret: str) -> str:
 
 
 def _require_owner(*, petition: Petition, user: User) -> None:
-    owner = PetitionMembership.objects.filter(petition=petition, user=user, role=MembershipRole.OWNER).exists()
-    if not (owner or user.is_superuser):
+    if not petition_member_allows(petition_id=petition.pk, user=user, role=MembershipRole.OWNER):
         raise TokenRefused("Only the petition's owners manage its API tokens.")
 
 

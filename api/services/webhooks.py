@@ -48,7 +48,8 @@ from core.links import absolute_url
 from core.mail import outbound_email_queue
 from core.models import Event, EventKind
 from deliverables.models import Delivery
-from petitions.models import MembershipRole, Petition, PetitionMembership, PetitionUpdate
+from petitions.models import MembershipRole, Petition, PetitionUpdate
+from petitions.selectors import petition_member_allows, petition_member_emails
 
 logger = logging.getLogger(__name__)
 
@@ -120,8 +121,7 @@ def destination_addresses(url: str) -> list[str]:
 
 
 def _require_owner(*, petition: Petition, user: User) -> None:
-    owner = PetitionMembership.objects.filter(petition=petition, user=user, role=MembershipRole.OWNER).exists()
-    if not (owner or user.is_superuser):
+    if not petition_member_allows(petition_id=petition.pk, user=user, role=MembershipRole.OWNER):
         raise WebhookRefused("Only the petition's owners manage its webhooks.")
 
 
@@ -376,11 +376,7 @@ def _endpoint_claim(*, now: datetime, lease: float) -> WebhookEndpoint | None:
 
 def _owners_tell(*, endpoint: WebhookEndpoint, now: datetime) -> None:
     petition = endpoint.petition
-    emails = sorted(
-        PetitionMembership.objects.filter(petition=petition, role=MembershipRole.OWNER, user__is_active=True)
-        .exclude(user__email="")
-        .values_list("user__email", flat=True)
-    )
+    emails = petition_member_emails(petition=petition, role=MembershipRole.OWNER)
     if not emails:
         return
     context = {

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from core.links import absolute_url
 from core.mail import outbound_email_queue
-from petitions.models import MembershipRole, Petition, PetitionMembership
+from petitions.models import MembershipRole, Petition
+from petitions.selectors import petition_member_emails
 from petitions.services.errors import PetitionError
 from petitions.services.updates import petition_update_create
 from signatures import selectors as signature_selectors
@@ -67,13 +68,7 @@ def petition_thresholds_set(*, petition: Petition, counts: list[int]) -> list[Co
 
 def _organisers_tell(*, threshold: CountThreshold, draft_number: int) -> None:
     petition = threshold.petition
-    emails = sorted(
-        PetitionMembership.objects.filter(
-            petition=petition, role__in=[MembershipRole.OWNER, MembershipRole.ORGANISER], user__is_active=True
-        )
-        .exclude(user__email="")
-        .values_list("user__email", flat=True)
-    )
+    emails = petition_member_emails(petition=petition, role=MembershipRole.ORGANISER)
     if not emails:
         return
     context = {

@@ -8,35 +8,22 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.roles import ORGANISERS
 from petitions.models import MembershipRole, Petition, PetitionOutcome
 from petitions.services.editing import petition_save
 from petitions.services.errors import PetitionStateError
 from petitions.services.outcomes import OutcomeInvalid, petition_outcome_set, petition_response_record
-from tests.factories import PublishedArticleFactory, staff_user
+from tests.deliverables.factories import organiser_of
+from tests.factories import PublishedArticleFactory
 from tests.petitions.factories import (
     ClosedPetitionFactory,
     DraftPetitionFactory,
-    MembershipFactory,
-    OpenPetitionFactory,
 )
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def petition(db):
-    return OpenPetitionFactory()
-
-
-def _organiser(petition, role=MembershipRole.ORGANISER):
-    user = staff_user(ORGANISERS)
-    MembershipFactory(petition=petition, user=user, role=role)
-    return user
-
-
 def test_an_organiser_records_the_response_and_the_page_shows_it_first(client, petition):
-    client.force_login(_organiser(petition))
+    client.force_login(organiser_of(petition, role=MembershipRole.ORGANISER))
     page = reverse("petitions:organise_outcome", args=[petition.slug])
     data = {"form": "response", "answered_by": "Dana Chief, chief executive", "answered_on": "2026-11-20",
             "text": "<p>We will review our sales.</p><script>alert(1)</script>",
@@ -120,7 +107,7 @@ def test_an_edit_opened_before_the_outcome_does_not_erase_it(petition):
 
 
 def test_a_viewer_cannot_record_an_outcome(client, petition):
-    client.force_login(_organiser(petition, role=MembershipRole.VIEWER))
+    client.force_login(organiser_of(petition, role=MembershipRole.VIEWER))
     response = client.post(reverse("petitions:organise_outcome", args=[petition.slug]),
                            {"form": "outcome", "outcome": "victory"})  # fmt: skip
     assert response.status_code in (403, 404)
@@ -129,7 +116,7 @@ def test_a_viewer_cannot_record_an_outcome(client, petition):
 
 
 def test_the_page_shows_a_refusal_at_its_field(client, petition):
-    client.force_login(_organiser(petition))
+    client.force_login(organiser_of(petition, role=MembershipRole.ORGANISER))
     response = client.post(reverse("petitions:organise_outcome", args=[petition.slug]),
                            {"form": "outcome", "outcome": "no_response"})  # fmt: skip
     assert response.status_code == 400

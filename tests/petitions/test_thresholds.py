@@ -4,7 +4,6 @@ crosses several in one flush or across many; the organisers are told once, with 
 import pytest
 from django.urls import reverse
 
-from accounts.roles import ORGANISERS
 from core.models import OutboundEmail
 from petitions.models import MembershipRole, PetitionUpdate
 from petitions.services.thresholds import (
@@ -15,21 +14,10 @@ from petitions.services.thresholds import (
 )
 from signatures.models import CountThreshold
 from signatures.services.counts import signature_counts_flush
-from tests.factories import staff_user
-from tests.petitions.factories import ConfirmedSignatureFactory, MembershipFactory, OpenPetitionFactory
+from tests.deliverables.factories import organiser_of
+from tests.petitions.factories import ConfirmedSignatureFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def petition(db):
-    return OpenPetitionFactory()
-
-
-def _organiser(petition, role=MembershipRole.ORGANISER):
-    user = staff_user(ORGANISERS)
-    MembershipFactory(petition=petition, user=user, role=role)
-    return user
 
 
 def _confirm(petition, n: int, start: int = 0) -> None:
@@ -55,7 +43,7 @@ def test_a_word_is_not_a_milestone():
 
 
 def test_a_milestone_crossed_is_marked_once_and_the_organisers_told_once(petition):
-    organiser = _organiser(petition)
+    organiser = organiser_of(petition, role=MembershipRole.ORGANISER)
     petition_thresholds_set(petition=petition, counts=[3, 10])
     _confirm(petition, 4)
     signature_counts_flush()
@@ -76,7 +64,7 @@ def test_a_milestone_crossed_is_marked_once_and_the_organisers_told_once(petitio
 
 
 def test_a_surge_crossing_several_milestones_across_flushes_marks_each_once(petition):
-    _organiser(petition)
+    organiser_of(petition, role=MembershipRole.ORGANISER)
     petition_thresholds_set(petition=petition, counts=[5, 12, 20, 1000])
     _confirm(petition, 25)
     signature_counts_flush(batch=4)  # seven flushes of four, one transaction each
@@ -116,7 +104,7 @@ def test_too_many_or_absurd_milestones_are_refused(petition):
 
 
 def test_the_updates_page_sets_milestones_and_shows_a_refusal(client, petition):
-    client.force_login(_organiser(petition))
+    client.force_login(organiser_of(petition, role=MembershipRole.ORGANISER))
     page = reverse("petitions:organise_updates", args=[petition.slug])
     assert client.post(page, {"form": "milestones", "counts": "10,000 100,000"}).status_code == 302
     assert list(CountThreshold.objects.values_list("count", flat=True)) == [10_000, 100_000]
@@ -126,7 +114,7 @@ def test_the_updates_page_sets_milestones_and_shows_a_refusal(client, petition):
 
 
 def test_a_viewer_cannot_set_milestones(client, petition):
-    client.force_login(_organiser(petition, role=MembershipRole.VIEWER))
+    client.force_login(organiser_of(petition, role=MembershipRole.VIEWER))
     response = client.post(reverse("petitions:organise_updates", args=[petition.slug]),
                            {"form": "milestones", "counts": "100"})  # fmt: skip
     assert response.status_code in (403, 404)

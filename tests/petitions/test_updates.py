@@ -6,7 +6,6 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from accounts.roles import ORGANISERS
 from core.models import Event, EventKind
 from petitions.models import MembershipRole, PetitionUpdate
 from petitions.services.errors import PetitionStateError
@@ -16,21 +15,10 @@ from petitions.services.updates import (
     petition_update_publish,
     petition_update_unpublish,
 )
-from tests.factories import staff_user
-from tests.petitions.factories import DraftPetitionFactory, MembershipFactory, OpenPetitionFactory
+from tests.deliverables.factories import organiser_of
+from tests.petitions.factories import DraftPetitionFactory, OpenPetitionFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def petition(db):
-    return OpenPetitionFactory()
-
-
-def _member(petition, role=MembershipRole.ORGANISER):
-    user = staff_user(ORGANISERS)
-    MembershipFactory(petition=petition, user=user, role=role)
-    return user
 
 
 def _published(petition, by, title="The company answered", body="<p>They will stop.</p>"):
@@ -40,7 +28,7 @@ def _published(petition, by, title="The company answered", body="<p>They will st
 
 
 def test_an_organiser_writes_a_draft_that_only_publishing_shows(client, petition):
-    organiser = _member(petition)
+    organiser = organiser_of(petition, role=MembershipRole.ORGANISER)
     client.force_login(organiser)
     data = {"title": "We met the CEO", "body": "<p>It went well.</p><script>alert(1)</script>"}
     response = client.post(reverse("petitions:organise_updates", args=[petition.slug]), data)
@@ -63,7 +51,7 @@ def test_an_organiser_writes_a_draft_that_only_publishing_shows(client, petition
 
 
 def test_updates_are_listed_newest_first_in_the_list_and_the_feeds(client, petition):
-    organiser = _member(petition)
+    organiser = organiser_of(petition, role=MembershipRole.ORGANISER)
     _published(petition, organiser, title="First news")
     _published(petition, organiser, title="Second news")
     listing = client.get(reverse("petitions:updates", args=[petition.slug])).content.decode()
@@ -77,7 +65,7 @@ def test_updates_are_listed_newest_first_in_the_list_and_the_feeds(client, petit
 
 
 def test_the_sitemap_lists_published_updates_of_public_petitions_only(client, petition):
-    organiser = _member(petition)
+    organiser = organiser_of(petition, role=MembershipRole.ORGANISER)
     published = _published(petition, organiser)
     petition_update_create(petition=petition, by=organiser, title="Draft", body="<p>Not yet.</p>")
     sitemap = client.get("/sitemap-petition-updates.xml").content.decode()
@@ -86,7 +74,7 @@ def test_the_sitemap_lists_published_updates_of_public_petitions_only(client, pe
 
 
 def test_taking_an_update_down_removes_it_everywhere(client, petition):
-    organiser = _member(petition)
+    organiser = organiser_of(petition, role=MembershipRole.ORGANISER)
     update = _published(petition, organiser, title="Premature news")
     assert b"Premature news" in client.get(petition.get_absolute_url()).content
     petition_update_unpublish(update=update)
@@ -113,7 +101,7 @@ def test_an_empty_or_oversized_update_is_refused_and_nothing_is_saved(petition, 
 
 def test_a_text_over_the_limit_is_refused_with_its_limit_on_the_page(client, petition, settings):
     settings.VIGIL_PETITION_UPDATE_MAX_CHARS = 100
-    client.force_login(_member(petition))
+    client.force_login(organiser_of(petition, role=MembershipRole.ORGANISER))
     response = client.post(reverse("petitions:organise_updates", args=[petition.slug]),
                            {"title": "Long", "body": "<p>" + "word " * 40 + "</p>"})  # fmt: skip
     assert response.status_code == 400
@@ -122,7 +110,7 @@ def test_a_text_over_the_limit_is_refused_with_its_limit_on_the_page(client, pet
 
 
 def test_publishing_twice_publishes_once_and_writes_one_event(petition):
-    organiser = _member(petition)
+    organiser = organiser_of(petition, role=MembershipRole.ORGANISER)
     petition.sends_events = True  # an endpoint follows the petition
     petition.save(update_fields=["sends_events"])
     update = petition_update_create(petition=petition, by=organiser, title="News", body="<p>Text.</p>")
@@ -141,11 +129,11 @@ def test_a_draft_petitions_updates_cannot_be_published():
 
 
 def test_a_viewer_and_another_petitions_organiser_cannot_write(client, petition):
-    viewer = _member(petition, role=MembershipRole.VIEWER)
+    viewer = organiser_of(petition, role=MembershipRole.VIEWER)
     client.force_login(viewer)
     assert client.get(reverse("petitions:organise_updates", args=[petition.slug])).status_code in (403, 404)
     update = petition_update_create(petition=petition, by=None, title="Draft", body="<p>Text.</p>")
-    stranger = _member(OpenPetitionFactory())
+    stranger = organiser_of(OpenPetitionFactory(), role=MembershipRole.ORGANISER)
     client.force_login(stranger)
     action = reverse("petitions:organise_update_action", args=[petition.slug, update.number])
     assert client.post(action, {"action": "publish"}).status_code in (403, 404)
@@ -161,7 +149,7 @@ def test_updates_are_numbered_per_petition(petition):
 
 
 def test_a_published_draft_cannot_be_removed_before_it_is_taken_down(client, petition):
-    organiser = _member(petition)
+    organiser = organiser_of(petition, role=MembershipRole.ORGANISER)
     update = _published(petition, organiser)
     client.force_login(organiser)
     client.post(reverse("petitions:organise_update_action", args=[petition.slug, 1]), {"action": "delete"})
@@ -169,7 +157,7 @@ def test_a_published_draft_cannot_be_removed_before_it_is_taken_down(client, pet
 
 
 def test_the_list_page_keeps_its_query_count(client, petition, django_assert_max_num_queries):
-    organiser = _member(petition)
+    organiser = organiser_of(petition, role=MembershipRole.ORGANISER)
     _published(petition, organiser, title="One")
     cache.clear()
     with django_assert_max_num_queries(20) as few:
