@@ -442,6 +442,13 @@ VIGIL_PETITION_PAGE_CACHE_SECONDS = env_int("VIGIL_PETITION_PAGE_CACHE_SECONDS",
 # petition's list and feeds.
 VIGIL_PETITION_UPDATE_MAX_CHARS = env_int("VIGIL_PETITION_UPDATE_MAX_CHARS", 20_000)
 VIGIL_PETITION_UPDATES_PER_PAGE = env_int("VIGIL_PETITION_UPDATES_PER_PAGE", 20)
+# E-mailing updates to signers: at most this many mailings per petition in any 7 days; news may be mailed up to
+# this many days after the petition closed (the response and the outcome at any time); signers queued per batch
+# (one transaction each); a queueing mailing whose last batch is older than this many seconds is queued again.
+VIGIL_UPDATE_MAILINGS_PER_WEEK = env_int("VIGIL_UPDATE_MAILINGS_PER_WEEK", 2)
+VIGIL_UPDATE_MAILING_DAYS_AFTER_CLOSE = env_int("VIGIL_UPDATE_MAILING_DAYS_AFTER_CLOSE", 30)
+VIGIL_UPDATE_MAILING_BATCH = env_int("VIGIL_UPDATE_MAILING_BATCH", 2_000)
+VIGIL_UPDATE_MAILING_STALE_SECONDS = env_int("VIGIL_UPDATE_MAILING_STALE_SECONDS", 120)
 # The dashboard flags this many signatures from one hashed address, or one e-mail domain, within one hour.
 VIGIL_SIGNATURE_BURST_THRESHOLD = env_int("VIGIL_SIGNATURE_BURST_THRESHOLD", 25)
 # Client addresses are stored only as HMAC-SHA256 under this key (rate limits, fraud review).
@@ -501,7 +508,10 @@ VIGIL_OUTBOX_RETENTION_DAYS = env_int("VIGIL_OUTBOX_RETENTION_DAYS", 30)
 VIGIL_OUTBOX_CLAIM_SECONDS = env_int("VIGIL_OUTBOX_CLAIM_SECONDS", 10)
 VIGIL_OUTBOX_PUMP_MAX_SECONDS = env_int("VIGIL_OUTBOX_PUMP_MAX_SECONDS", 2)
 # render_kind of a deferred outbox row → the function that renders it (subject, text, html) at delivery.
-VIGIL_OUTBOX_RENDERERS = {"signature": "signatures.services.signing.signature_mail_render"}
+VIGIL_OUTBOX_RENDERERS = {
+    "signature": "signatures.services.signing.signature_mail_render",
+    "update": "petitions.services.mailings.update_mail_render",
+}
 
 # --- Deliverables: packets, sign-on letters, compiles, deliveries ---------------------------------------------
 # Packet exports and compiled letters are written under VIGIL_PRIVATE_ROOT by Celery tasks limited to
@@ -585,6 +595,8 @@ CELERY_BEAT_SCHEDULE = {
     # petitions
     "petitions-lifecycle-due": {"task": "petitions.tasks.petitions_lifecycle_due_task", "schedule": 60.0},
     "petitions-thresholds": {"task": "petitions.tasks.petition_thresholds_handle_task", "schedule": 300.0},
+    # Mailings whose queueing lost its worker, queued again; and the reports of mailings that have finished.
+    "petitions-mailings-sweep": {"task": "petitions.tasks.update_mailings_sweep_task", "schedule": 60.0},
     "petitions-anonymise-due": {"task": "petitions.tasks.petitions_anonymise_due_task", "schedule": 6 * 3600.0},
     # deliverables
     "deliverables-expire": {"task": "deliverables.tasks.packet_exports_expire_task", "schedule": 3600.0},

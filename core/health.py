@@ -64,11 +64,13 @@ def check_broker() -> str | None:
 
 
 def outbox_report(*, database_up: bool) -> HealthReport:
-    """The oldest message still waiting to leave, and how long it has waited."""
+    """The oldest one-to-one message still waiting to leave, and how long it has waited (a bulk mailing's messages
+    wait their turn by design: they are sent when no other mail is waiting)."""
     report = HealthReport("outbox")
     if not database_up:
         return report
-    oldest = OutboundEmail.objects.unsent().order_by("created_at").values_list("created_at", flat=True).first()
+    unsent = OutboundEmail.objects.unsent().filter(mailing="")
+    oldest = unsent.order_by("created_at").values_list("created_at", flat=True).first()
     age = None if oldest is None else round((timezone.now() - oldest).total_seconds(), 1)
     report.detail["oldest_unsent_seconds"] = age
     limit = settings.VIGIL_HEALTH_OUTBOX_MAX_AGE_SECONDS

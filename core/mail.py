@@ -96,6 +96,11 @@ def outbound_email_pump_soon(*, email_id: int | None = None) -> None:
     enqueue("core.tasks.outbound_email_pump_task")
 
 
+class MailWithheld(Exception):  # noqa: N818 (not an error: a message that must not go)
+    """Raised by a renderer when its message must not be sent at all (its person unsubscribed or withdrew after it
+    was written). Delivery then finishes the row as withheld, without retrying; the message says why."""
+
+
 def outbound_email_render(row: OutboundEmail) -> None:
     """Fill in a deferred row's subject and bodies from its renderer, in memory (they are not stored: the same row
     renders to the same message, at delivery, on a retry, or for a person reading the outbox)."""

@@ -54,6 +54,12 @@ class OutboundEmail(models.Model):
     # When its personal data (recipients, subject, bodies, headers, context) was erased: VIGIL_OUTBOX_RETENTION_DAYS
     # after it was sent or given up on, or at once when the person it was for withdrew or was anonymised.
     scrubbed_at = models.DateTimeField(null=True, blank=True)
+    # The bulk mailing this message belongs to (e.g. "update:12"), kept when the row is scrubbed so that the
+    # mailing's report can still count it. Empty for every other message.
+    mailing = models.CharField(max_length=64, blank=True, default="")
+    # When it was given up on purpose, never having been sent: its person withdrew, was erased or unsubscribed
+    # first. Such a row has `failed_at` too (it is finished), but it is not a failure.
+    withheld_at = models.DateTimeField(null=True, blank=True)
 
     objects = OutboundEmailQuerySet.as_manager()
 
@@ -67,16 +73,25 @@ class OutboundEmail(models.Model):
             ),
         ]
         indexes = [
+            # Unsent messages, in two lists: one-to-one mail (confirmations, notices) first, by age; and the
+            # messages of bulk mailings, which the pump takes only when the first list is empty, so that a mailing
+            # to 150,000 signers never delays a new signer's confirmation.
             models.Index(
                 fields=["created_at"],
-                condition=Q(sent_at__isnull=True, failed_at__isnull=True),
+                condition=Q(sent_at__isnull=True, failed_at__isnull=True, mailing=""),
                 name="outbound_email_unsent_idx",
+            ),
+            models.Index(
+                fields=["mailing", "created_at"],
+                condition=Q(sent_at__isnull=True, failed_at__isnull=True) & ~Q(mailing=""),
+                name="outbound_email_unsent_bulk_idx",
             ),
             # The messages of one signature, found when it is withdrawn, purged or anonymised.
             models.Index(KeyTransform("signature_id", "render_context"), name="outbound_email_signature_idx"),
             models.Index(
                 fields=["created_at"], condition=Q(scrubbed_at__isnull=True), name="outbound_email_unscrubbed_idx"
             ),
+            models.Index(fields=["mailing"], condition=~Q(mailing=""), name="outbound_email_mailing_idx"),
         ]
 
     def __str__(self) -> str:
@@ -86,6 +101,8 @@ class OutboundEmail(models.Model):
     def status(self) -> str:
         if self.sent_at:
             return "sent"
+        if self.withheld_at:
+            return "withheld"
         if self.failed_at:
             return "failed"
         return "queued"

@@ -229,12 +229,25 @@ class PetitionUpdateQuerySet(models.QuerySet):
         return self.filter(published_at__isnull=False)
 
 
+class UpdateKind(models.TextChoices):
+    NEWS = "news", _("News")
+    MILESTONE = "milestone", _("Milestone")  # drafted when a threshold is crossed
+    RESPONSE = "response", _("The decision maker's response")  # drafted from the recorded response
+    OUTCOME = "outcome", _("The outcome")  # drafted from the outcome (a victory, or the end)
+
+
+# Kinds that tell how a petition ended: they may be mailed at any time after it closed; news may not, past
+# VIGIL_UPDATE_MAILING_DAYS_AFTER_CLOSE.
+ENDING_KINDS = (UpdateKind.RESPONSE, UpdateKind.OUTCOME)
+
+
 class PetitionUpdate(models.Model):
     """News of a petition, written by its organisers: a draft until published, then on the petition's page, in its
     feeds and in the sitemap. Numbered per petition from 1; the number is the update's address."""
 
     petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="updates")
     number = models.PositiveIntegerField(editable=False)
+    kind = models.CharField(max_length=10, choices=UpdateKind.choices, default=UpdateKind.NEWS, editable=False)
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("text"), help_text=_("Paragraphs, headings, lists and links."))
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -262,3 +275,68 @@ class PetitionUpdate(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("petitions:update", args=[self.petition.slug, self.number])
+
+
+class MailingState(models.TextChoices):
+    AWAITING_APPROVAL = "awaiting", _("Waiting for a second owner's approval")
+    QUEUEING = "queueing", _("Approved: being queued")
+    QUEUED = "queued", _("Queued: going out")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class UpdateMailing(models.Model):
+    """An update e-mailed to the petition's confirmed signers who agreed to hear from the organisers.
+
+    One per update. Asked for by one member and approved by another who holds the owner role (four eyes: the
+    database refuses the same person twice). Approval queues one outbox message per signer, in batches walked by
+    signature id (`after_id`), each message with the unique key "update:<update>:<signature>"; the outbox pump
+    sends them. Each message carries `mailing` = "update:<update>", by which the report counts what was sent,
+    withheld (its signer withdrew or unsubscribed before it went) and failed.
+    """
+
+    update = models.OneToOneField(PetitionUpdate, on_delete=models.CASCADE, related_name="mailing")
+    petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="mailings")
+    state = models.CharField(max_length=10, choices=MailingState.choices, default=MailingState.AWAITING_APPROVAL)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # How many signers had agreed to hear from the organisers when it was approved (what progress counts up to).
+    audience = models.PositiveIntegerField(default=0)
+    # Queueing's cursor: the last signature id queued, moved in the same transaction as the batch's messages.
+    after_id = models.BigIntegerField(default=0)
+    queued = models.PositiveIntegerField(default=0)
+    queued_at = models.DateTimeField(null=True, blank=True, help_text=_("When the last batch was queued."))
+    # Stamped by each batch: a queueing mailing whose heartbeat is older than VIGIL_UPDATE_MAILING_STALE_SECONDS has
+    # lost its worker, and the beat sweep queues it again.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The report, kept once every message is finished (sent, withheld or failed).
+    sent = models.PositiveIntegerField(default=0)
+    withheld = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("requested_by")),
+                name="update_mailing_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["awaiting", "cancelled"]) | Q(approved_at__isnull=False),
+                name="update_mailing_approved_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["petition", "-approved_at"], name="update_mailing_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"Mailing of {self.update}"
+
+    @property
+    def key(self) -> str:
+        """What its outbox messages carry as `mailing`."""
+        return f"update:{self.update_id}"

@@ -2,8 +2,10 @@
 
 from celery import shared_task
 
+from core.jobs import TRANSIENT_ERRORS, enqueue
 from petitions.services.editing import petition_image_render
 from petitions.services.lifecycle import petitions_anonymise_due, petitions_lifecycle_due
+from petitions.services.mailings import update_mailing_queue, update_mailings_sweep
 from petitions.services.thresholds import petition_thresholds_handle
 
 
@@ -26,3 +28,16 @@ def petition_image_render_task(petition_id: int) -> None:
 def petition_thresholds_handle_task() -> int:
     """After a count flush crossed a threshold, and every five minutes (beat): tell the organisers, draft the update."""
     return petition_thresholds_handle()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=5,
+             retry_backoff_max=300, max_retries=8, ignore_result=True)  # fmt: skip
+def update_mailing_queue_task(mailing_id: int) -> None:
+    """Queue a mailing's messages for up to a minute, then the rest as a task of its own."""
+    if update_mailing_queue(mailing_id=mailing_id):
+        enqueue("petitions.tasks.update_mailing_queue_task", mailing_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def update_mailings_sweep_task() -> dict:
+    return update_mailings_sweep()

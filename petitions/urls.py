@@ -2,7 +2,7 @@ from django.urls import path
 
 from core.pagecache import shared_page
 from petitions import feeds
-from petitions.views import organise, public, signing, updates
+from petitions.views import organise, public, signing, subscriptions, updates
 
 updates_rss, updates_atom = shared_page()(feeds.PetitionUpdatesFeed()), shared_page()(feeds.PetitionUpdatesAtomFeed())
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("petitions/", public.petition_list, name="list"),
     path("your-data/", signing.my_data, name="my_data"),
     path("your-data/erase/<str:token>/", signing.my_data_erase, name="my_data_erase"),
+    path("unsubscribe/<str:token>/", subscriptions.unsubscribe, name="unsubscribe"),
+    path("subscriptions/<str:token>/", subscriptions.subscriptions_page, name="subscriptions"),
     path("petitions/confirm/<str:token>/", signing.signature_confirm, name="signature_confirm"),
     path("petitions/withdraw/<str:token>/", signing.signature_withdraw, name="signature_withdraw"),
     path("petitions/<slug:slug>/", public.petition_detail, name="detail"),
@@ -35,4 +37,6 @@ urlpatterns = [
     path("organise/<slug:slug>/updates/<int:number>/", updates.organise_update, name="organise_update"),
     path("organise/<slug:slug>/updates/<int:number>/act/", updates.organise_update_action,
          name="organise_update_action"),
+    path("organise/<slug:slug>/updates/<int:number>/mailing/", updates.organise_update_mailing,
+         name="organise_update_mailing"),
 ]  # fmt: skip

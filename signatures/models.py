@@ -77,6 +77,8 @@ class Signature(models.Model):
     postal_code = models.CharField(max_length=16, blank=True)
     show_publicly = models.BooleanField(default=False)
     contact_ok = models.BooleanField(default=False)
+    # When the signer stopped the organisers' mail (an unsubscribe link, or the subscriptions page).
+    unsubscribed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # HMAC-SHA256 of the client's address (an IPv6 address by its /64) under VIGIL_IP_HASH_KEY; never the address.
     ip_hash = models.CharField(max_length=64, blank=True)
     referrer_host = models.CharField(max_length=253, blank=True)
@@ -151,6 +153,12 @@ class Signature(models.Model):
             models.Index(fields=["petition", "ip_hash", "created_at"], name="signature_ip_burst_idx"),
             models.Index(fields=["petition", "email_domain", "created_at"], name="signature_domain_burst_idx"),
             models.Index(fields=["canonical_email"], name="signature_canonical_email_idx"),
+            # A mailing's report: who stopped the organisers' mail since it went out.
+            models.Index(
+                fields=["petition", "unsubscribed_at"],
+                condition=Q(unsubscribed_at__isnull=False),
+                name="signature_unsubscribed_idx",
+            ),
         ]
 
     def __str__(self) -> str:

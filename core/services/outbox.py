@@ -31,7 +31,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.db import without_disk_wait
-from core.mail import delivery_message, outbound_email_render_many
+from core.mail import MailWithheld, delivery_message, outbound_email_render_many
 from core.models import OutboundEmail
 from core.redact import redact
 
@@ -60,6 +60,9 @@ def outbound_email_send(*, email_id: int, now: datetime | None = None) -> Outbou
         row.last_attempt_at = now
         try:
             delivery_message(row).send()
+        except MailWithheld as exc:
+            _withhold(row=row, reason=str(exc), now=now)
+            return row
         except Exception as exc:  # any transport failure: record it where a person will see it
             failure = exc
             row.last_error = redact(f"{type(exc).__name__}: {exc}")[:2000]  # a refusal names the recipient
@@ -82,7 +85,7 @@ def outbound_email_sweep(*, now: datetime | None = None) -> list[int]:
     cutoff = now - timedelta(seconds=settings.VIGIL_OUTBOX_RESEND_AFTER_SECONDS)
     return list(
         OutboundEmail.objects.unsent()
-        .filter(created_at__lt=cutoff)
+        .filter(created_at__lt=cutoff, mailing="")  # a mailing's messages wait their turn with the pump
         .exclude(last_attempt_at__gte=cutoff)
         .exclude(claimed_until__gt=now)
         .order_by("created_at")
@@ -94,36 +97,43 @@ _CLAIM_SQL = """
 UPDATE core_outboundemail SET claimed_until = %(until)s
 WHERE id IN (
     SELECT id FROM core_outboundemail
-    WHERE sent_at IS NULL AND failed_at IS NULL AND render_kind <> ''
+    WHERE sent_at IS NULL AND failed_at IS NULL AND render_kind <> '' AND {which}
       AND (claimed_until IS NULL OR claimed_until < %(now)s)
       AND (last_attempt_at IS NULL
            OR last_attempt_at < %(now)s - make_interval(secs => LEAST(30 * power(2, attempts - 1), 1800)))
-    ORDER BY created_at
+    ORDER BY {order}
     LIMIT %(batch)s
     FOR UPDATE SKIP LOCKED
 )
 RETURNING id
 """
+# One-to-one mail first, oldest first; then bulk mailings, one mailing after another (each in its own order).
+_CLAIM_ONE_TO_ONE = _CLAIM_SQL.format(which="mailing = ''", order="created_at")
+_CLAIM_BULK = _CLAIM_SQL.format(which="mailing <> ''", order="mailing, created_at")
 
 
 def _outbox_claim(*, now: datetime, batch: int) -> list[int]:
-    """Lease up to `batch` deliverable rows to this pump (committed at once). A row whose last attempt failed waits
-    30 s, 60 s, 120 s ... (at most 30 min) before it is claimed again, like the task's own retries."""
+    """Lease up to `batch` deliverable rows to this pump (committed at once): one-to-one mail first, then the
+    messages of bulk mailings if there is room. A row whose last attempt failed waits 30 s, 60 s, 120 s ... (at
+    most 30 min) before it is claimed again, like the task's own retries."""
     until = now + timedelta(seconds=settings.VIGIL_OUTBOX_CLAIM_SECONDS)
+    ids: list[int] = []
     if connection.vendor == "postgresql":
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(without_disk_wait(_CLAIM_SQL), {"now": now, "until": until, "batch": batch})
-            return sorted(pk for (pk,) in cursor.fetchall())
+        for sql in (_CLAIM_ONE_TO_ONE, _CLAIM_BULK):
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(without_disk_wait(sql), {"now": now, "until": until, "batch": batch - len(ids)})
+                ids += [pk for (pk,) in cursor.fetchall()]
+            if len(ids) >= batch:
+                break
+        return sorted(ids)
     with transaction.atomic():  # the embedded SQLite default: one process, so no one to race with
-        ids = list(
-            OutboundEmail.objects.unsent()
-            .exclude(render_kind="")
-            .exclude(claimed_until__gt=now)
-            .order_by("created_at")
-            .values_list("pk", flat=True)[:batch]
-        )
+        unsent = OutboundEmail.objects.unsent().exclude(render_kind="").exclude(claimed_until__gt=now)
+        ids = list(unsent.filter(mailing="").order_by("created_at").values_list("pk", flat=True)[:batch])
+        if len(ids) < batch:
+            bulk = unsent.exclude(mailing="").order_by("mailing", "created_at")
+            ids += list(bulk.values_list("pk", flat=True)[: batch - len(ids)])
         OutboundEmail.objects.filter(pk__in=ids).update(claimed_until=until)
-    return ids
+    return sorted(ids)
 
 
 def outbound_email_pump(*, batch: int | None = None, max_seconds: float | None = None) -> int:
@@ -147,7 +157,7 @@ def _pump(*, batch: int, max_seconds: float) -> int:
         ids = _outbox_claim(now=now, batch=batch)
         if not ids:
             return sent
-        rows = list(OutboundEmail.objects.filter(pk__in=ids).order_by("created_at"))
+        rows = list(OutboundEmail.objects.filter(pk__in=ids).order_by("created_at", "pk"))
         outbound_email_render_many(rows)
         transport = get_connection(settings.VIGIL_EMAIL_DELIVERY_BACKEND)
         try:
@@ -203,11 +213,24 @@ def _pump_failed(*, row: OutboundEmail, exc: Exception, now: datetime) -> None:
     OutboundEmail.objects.filter(pk=row.pk, sent_at__isnull=True).update(**update)
 
 
+def _withhold(*, row: OutboundEmail, reason: str, now: datetime) -> None:
+    """Finish a row that must not be sent (see MailWithheld): no retry, and nothing of it was handed over."""
+    row.failed_at = row.withheld_at = now
+    row.last_error = reason[:2000]
+    OutboundEmail.objects.filter(pk=row.pk, sent_at__isnull=True).update(
+        failed_at=now, withheld_at=now, last_error=row.last_error, attempts=row.attempts, last_attempt_at=now,
+        claimed_until=None,
+    )  # fmt: skip
+
+
 def _pump_one(*, row: OutboundEmail, transport) -> int:
     """Send one claimed row and stamp it at once (its own autocommit UPDATE): 1 if sent, 0 if not."""
     now = timezone.now()
     try:
         delivery_message(row, connection=transport).send()
+    except MailWithheld as exc:
+        _withhold(row=row, reason=str(exc), now=now)
+        return 0
     except Exception as exc:  # any rendering or transport failure: record it where a person will see it
         _pump_failed(row=row, exc=exc, now=now)
         try:  # a broken SMTP session would fail the rest of the batch too: start a fresh one

@@ -33,15 +33,16 @@ SCRUB_BATCH = 5_000
 
 def outbound_email_scrub(*, ids, now: datetime | None = None) -> int:
     """Erase the personal data of these outbox rows: recipients, subject, bodies, headers, the rendering context and
-    attachment paths. What stays: when it was written, sent or given up, its idempotency key and Message-ID. A row
-    not yet sent is given up (it could no longer be rendered or addressed). Returns how many rows were scrubbed."""
+    attachment paths. What stays: when it was written, sent or given up, its idempotency key, Message-ID and mailing.
+    A row not yet sent is withheld (it could no longer be rendered or addressed, and its person asked for that).
+    Returns how many rows were scrubbed."""
     now = now or timezone.now()
     ids = list(ids)
     done = 0
     for start in range(0, len(ids), SCRUB_BATCH):
         chunk = ids[start : start + SCRUB_BATCH]
         rows = OutboundEmail.objects.filter(pk__in=chunk, scrubbed_at__isnull=True)
-        rows.filter(sent_at__isnull=True, failed_at__isnull=True).update(failed_at=now)
+        rows.filter(sent_at__isnull=True, failed_at__isnull=True).update(failed_at=now, withheld_at=now)
         done += rows.update(**_SCRUBBED, scrubbed_at=now, claimed_until=None)
     return done
 

@@ -5,13 +5,15 @@ may have won, been answered, or neither; an open one may already have won."""
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import strip_tags
 
 from core.sanitize import sanitize_article_html
 from petitions import selectors
-from petitions.models import Petition, PetitionOutcome, PetitionStatus
+from petitions.models import Petition, PetitionOutcome, PetitionStatus, PetitionUpdate, UpdateKind
 from petitions.services.errors import PetitionError, PetitionStateError
+from petitions.services.updates import petition_update_create
 
 MAX_RESPONSE_CHARS = 50_000
 
@@ -73,3 +75,24 @@ def petition_response_record(
     Petition.objects.filter(pk=petition.pk).update(**changes)
     Petition.objects.filter(pk=petition.pk, outcome="").update(outcome=PetitionOutcome.RESPONDED, outcome_at=now)
     selectors.petition_public_changed(petition=petition)
+
+
+def petition_ending_draft(*, petition: Petition, by, which: str, now: datetime | None = None) -> PetitionUpdate:
+    """Draft an update from the recorded response (`which` "response") or outcome ("outcome"), for the organisers
+    to edit, publish and e-mail to signers through the same approval as any mailing. Such an update may be mailed
+    after the petition closed, when news no longer may."""
+    current = Petition.objects.get(pk=petition.pk)
+    if which == "response":
+        if not current.response_recorded_at:
+            raise PetitionStateError("Record the response first.")
+        title = f"{current.response_by} has answered" if current.response_by else "The response"
+        kind = UpdateKind.RESPONSE
+    elif which == "outcome":
+        if not current.outcome:
+            raise PetitionStateError("Record the outcome first.")
+        title = "We won" if current.outcome == PetitionOutcome.VICTORY else current.get_outcome_display().capitalize()
+        kind = UpdateKind.OUTCOME
+    else:
+        raise PetitionStateError("Choose the response or the outcome.")
+    body = render_to_string("petitions/ending_update.html", {"petition": current, "which": which})
+    return petition_update_create(petition=current, by=by, title=title, body=body, kind=kind, now=now)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from core.links import absolute_url
 from core.mail import outbound_email_queue
-from petitions.models import MembershipRole, Petition
+from petitions.models import MembershipRole, Petition, UpdateKind
 from petitions.selectors import petition_member_emails
 from petitions.services.errors import PetitionError
 from petitions.services.updates import petition_update_create
@@ -108,7 +108,7 @@ def petition_thresholds_handle(*, now: datetime | None = None) -> int:
                 petition=petition, by=None, title=f"{threshold.count:,} signature{'' if threshold.count == 1 else 's'}",
                 body=render_to_string("petitions/milestone_update.html", {"petition": petition,
                                                                           "count": threshold.count}),
-                now=now,
+                kind=UpdateKind.MILESTONE, now=now,
             )  # fmt: skip
             _organisers_tell(threshold=threshold, draft_number=draft.number)
             CountThreshold.objects.filter(pk=threshold.pk).update(handled_at=now)

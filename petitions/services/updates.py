@@ -15,7 +15,7 @@ from core.models import EventKind
 from core.sanitize import sanitize_article_html
 from core.services.events import event_record
 from petitions import selectors
-from petitions.models import Petition, PetitionUpdate
+from petitions.models import MailingState, Petition, PetitionUpdate, UpdateKind, UpdateMailing
 from petitions.services.errors import PetitionError, PetitionStateError
 
 
@@ -44,7 +44,7 @@ def _clean(*, title: str, body: str) -> tuple[str, str]:
 
 
 def petition_update_create(
-    *, petition: Petition, by, title: str, body: str, now: datetime | None = None
+    *, petition: Petition, by, title: str, body: str, kind: str = UpdateKind.NEWS, now: datetime | None = None
 ) -> PetitionUpdate:
     """Save a draft update, numbered after the petition's last (the petition's row is locked while it is numbered:
     two organisers saving at once get two numbers)."""
@@ -53,8 +53,9 @@ def petition_update_create(
         Petition.objects.select_for_update().filter(pk=petition.pk).first()
         last = PetitionUpdate.objects.filter(petition=petition).aggregate(last=Max("number"))["last"] or 0
         return PetitionUpdate.objects.create(
-            petition=petition, number=last + 1, title=title, body=body, created_by=by, created_at=now or timezone.now()
-        )
+            petition=petition, number=last + 1, kind=kind, title=title, body=body, created_by=by,
+            created_at=now or timezone.now(),
+        )  # fmt: skip
 
 
 def petition_update_edit(*, update: PetitionUpdate, title: str, body: str) -> PetitionUpdate:
@@ -86,7 +87,10 @@ def petition_update_publish(*, update: PetitionUpdate, now: datetime | None = No
 
 
 def petition_update_unpublish(*, update: PetitionUpdate) -> None:
-    """Take a published update down (back to a draft): off the page, the feeds and the sitemap."""
+    """Take a published update down (back to a draft): off the page, the feeds and the sitemap. One that has been
+    mailed (or is waiting for approval to be) stays up: the mail links to it."""
+    if UpdateMailing.objects.filter(update=update).exclude(state=MailingState.CANCELLED).exists():
+        raise PetitionStateError("This update has been e-mailed, or is waiting to be: it stays published.")
     if PetitionUpdate.objects.filter(pk=update.pk, published_at__isnull=False).update(published_at=None):
         update.published_at = None
         selectors.petition_public_changed(petition=update.petition)

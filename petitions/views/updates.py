@@ -2,7 +2,7 @@
 the page where organisers record the outcome and the decision maker's response."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -11,16 +11,16 @@ from core import pagecache
 from petitions import selectors
 from petitions.forms import OutcomeForm, ResponseForm, ThresholdsForm, UpdateForm
 from petitions.models import MembershipRole, PetitionUpdate
-from petitions.services import outcomes, thresholds, updates
+from petitions.services import mailings, outcomes, thresholds, updates
 from petitions.services.errors import PetitionStateError
 from petitions.views.organise import organiser_view
 
 
-def _member_update(request: HttpRequest, slug: str, number: int):
-    petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=MembershipRole.ORGANISER)
+def _member_update(request: HttpRequest, slug: str, number: int, *, with_role: bool = False):
+    petition, role = selectors.petition_for_member(slug=slug, user=request.user, role=MembershipRole.ORGANISER)
     update = get_object_or_404(PetitionUpdate, petition=petition, number=number)
     update.petition = petition
-    return petition, update
+    return (petition, update, role) if with_role else (petition, update)
 
 
 def _form_errors(form: UpdateForm, exc: updates.UpdateInvalid) -> None:
@@ -65,7 +65,7 @@ def organise_updates(request: HttpRequest, slug: str) -> HttpResponse:
 @organiser_view
 @require_http_methods(["GET", "POST"])
 def organise_update(request: HttpRequest, slug: str, number: int) -> HttpResponse:
-    petition, update = _member_update(request, slug, number)
+    petition, update, role = _member_update(request, slug, number, with_role=True)
     form = UpdateForm(request.POST or None, initial={"title": update.title, "body": update.body})
     if request.method == "POST" and form.is_valid():
         try:
@@ -75,8 +75,9 @@ def organise_update(request: HttpRequest, slug: str, number: int) -> HttpRespons
         else:
             messages.success(request, _("Saved."))
             return redirect("petitions:organise_update", slug=petition.slug, number=update.number)
-    return render(request, "petitions/organise/update.html", {"petition": petition, "update": update, "form": form},
-                  status=400 if form.errors else 200)  # fmt: skip
+    context = {"petition": petition, "update": update, "form": form,
+               **mailings.update_mailing_panel(update=update, user=request.user, role=role)}  # fmt: skip
+    return render(request, "petitions/organise/update.html", context, status=400 if form.errors else 200)
 
 
 @organiser_view
@@ -97,11 +98,40 @@ def organise_update_action(request: HttpRequest, slug: str, number: int) -> Http
             updates.petition_update_delete(update=update)
             messages.success(request, _("The draft was removed."))
             return redirect("petitions:organise_updates", slug=petition.slug)
+        elif action == "mail":
+            mailings.update_mailing_request(update=update, by=request.user)
+            messages.success(request, _("Asked for: a second owner must approve the mailing before it goes."))
+        elif action in ("approve", "cancel"):
+            mailing = getattr(update, "mailing", None)
+            if mailing is None:
+                messages.error(request, _("This update has no mailing to approve or cancel."))
+            elif action == "approve":
+                if mailings.update_mailing_approve(mailing=mailing, by=request.user):
+                    messages.success(request, _("Approved: the e-mails are going out."))
+                else:
+                    messages.info(request, _("It was approved already."))
+            elif mailings.update_mailing_cancel(mailing=mailing, by=request.user):
+                messages.success(request, _("The mailing was cancelled: nothing more of it will be sent."))
+            else:
+                messages.info(request, _("There was nothing left to cancel."))
         else:
-            messages.error(request, _("Choose publish, take down or remove."))
+            messages.error(request, _("Choose publish, take down, remove, e-mail, approve or cancel."))
     except PetitionStateError as exc:
         messages.error(request, str(exc))
+    except mailings.MailingRefused as exc:
+        messages.error(request, str(exc))
     return redirect("petitions:organise_update", slug=petition.slug, number=update.number)
+
+
+@organiser_view
+@require_GET
+def organise_update_mailing(request: HttpRequest, slug: str, number: int) -> JsonResponse:
+    """The mailing's progress, for the update's page to poll while it goes out."""
+    _petition, update = _member_update(request, slug, number)
+    mailing = getattr(update, "mailing", None)
+    if mailing is None or mailing.approved_at is None:
+        return JsonResponse({"state": mailing.state if mailing else "none"}, status=404 if mailing is None else 200)
+    return JsonResponse(mailings.update_mailing_report(mailing=mailing))
 
 
 @require_GET
@@ -126,6 +156,14 @@ def organise_outcome(request: HttpRequest, slug: str) -> HttpResponse:
     """The outcome (a banner) and the decision maker's response, each with its own form on one page."""
     petition, _role = selectors.petition_for_member(slug=slug, user=request.user, role=MembershipRole.ORGANISER)
     which = request.POST.get("form") if request.method == "POST" else None
+    if which == "draft":
+        try:
+            draft = outcomes.petition_ending_draft(petition=petition, by=request.user, which=request.POST.get("which"))
+        except PetitionStateError as exc:
+            messages.error(request, str(exc))
+            return redirect("petitions:organise_outcome", slug=petition.slug)
+        messages.success(request, _("Drafted: edit it, publish it, then ask to e-mail it."))
+        return redirect("petitions:organise_update", slug=petition.slug, number=draft.number)
     outcome_form = OutcomeForm(request.POST if which == "outcome" else None,
                                initial={"outcome": petition.outcome, "note": petition.outcome_note})  # fmt: skip
     response_form = ResponseForm(

@@ -14,3 +14,45 @@
     });
   });
 })();
+
+// An update's mailing, on its organiser page: the figures follow the mailing while it goes out, once a second,
+// until every message is finished (the page shows the same figures without script, as of its loading).
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-mailing-url]").forEach(function (box) {
+    var url = box.getAttribute("data-mailing-url");
+    function tick() {
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error(String(response.status));
+          }
+          return response.json();
+        })
+        .then(function (report) {
+          var bar = box.querySelector("progress");
+          if (bar) {
+            bar.max = Math.max(report.audience, 1);
+            bar.value = report.sent + report.withheld + report.failed;
+          }
+          ["queued", "sent", "withheld", "failed", "waiting", "unsubscribed"].forEach(function (name) {
+            var cell = box.querySelector("[data-figure=" + name + "]");
+            if (cell) {
+              cell.textContent = Number(report[name]).toLocaleString();
+            }
+          });
+          if (!report.finished) {
+            window.setTimeout(tick, 1000);
+          } else {
+            box.setAttribute("data-finished", "true");
+          }
+        })
+        .catch(function () {
+          window.setTimeout(tick, 5000);
+        });
+    }
+    if (box.getAttribute("data-finished") !== "true") {
+      window.setTimeout(tick, 1000);
+    }
+  });
+})();
