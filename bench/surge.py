@@ -118,7 +118,7 @@ async def _client_main(args) -> None:
     connection.autocommit = True
     results: dict = {}
     cpu: dict = {}
-    flow_people = {"next": 0}
+    flow_people = {"next": args.first_signer}
 
     async def run_phase(name: str, one_round) -> None:
         samples: dict = {}
@@ -314,6 +314,8 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="remake the template database")
     parser.add_argument("--only", default=",".join([*PAGES, "flow"]))
     parser.add_argument("--server-pids", default="", help=argparse.SUPPRESS)
+    # The flow's signers are surge<n>@example.org from this n: a second load on the same database needs new people.
+    parser.add_argument("--first-signer", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:

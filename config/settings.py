@@ -444,10 +444,12 @@ VIGIL_PETITION_UPDATE_MAX_CHARS = env_int("VIGIL_PETITION_UPDATE_MAX_CHARS", 20_
 VIGIL_PETITION_UPDATES_PER_PAGE = env_int("VIGIL_PETITION_UPDATES_PER_PAGE", 20)
 # E-mailing updates to signers: at most this many mailings per petition in any 7 days; news may be mailed up to
 # this many days after the petition closed (the response and the outcome at any time); signers queued per batch
-# (one transaction each); a queueing mailing whose last batch is older than this many seconds is queued again.
+# (one transaction each), at most this many a second; a queueing mailing whose last batch is older than this many
+# seconds is queued again.
 VIGIL_UPDATE_MAILINGS_PER_WEEK = env_int("VIGIL_UPDATE_MAILINGS_PER_WEEK", 2)
 VIGIL_UPDATE_MAILING_DAYS_AFTER_CLOSE = env_int("VIGIL_UPDATE_MAILING_DAYS_AFTER_CLOSE", 30)
 VIGIL_UPDATE_MAILING_BATCH = env_int("VIGIL_UPDATE_MAILING_BATCH", 2_000)
+VIGIL_UPDATE_MAILING_QUEUE_RATE = env_int("VIGIL_UPDATE_MAILING_QUEUE_RATE", 5_000)
 VIGIL_UPDATE_MAILING_STALE_SECONDS = env_int("VIGIL_UPDATE_MAILING_STALE_SECONDS", 120)
 # The dashboard flags this many signatures from one hashed address, or one e-mail domain, within one hour.
 VIGIL_SIGNATURE_BURST_THRESHOLD = env_int("VIGIL_SIGNATURE_BURST_THRESHOLD", 25)
@@ -507,6 +509,11 @@ VIGIL_OUTBOX_RETENTION_DAYS = env_int("VIGIL_OUTBOX_RETENTION_DAYS", 30)
 # How long a pump's claim on a batch lasts: a pump killed outright holds its unsent rows that long (core.services).
 VIGIL_OUTBOX_CLAIM_SECONDS = env_int("VIGIL_OUTBOX_CLAIM_SECONDS", 10)
 VIGIL_OUTBOX_PUMP_MAX_SECONDS = env_int("VIGIL_OUTBOX_PUMP_MAX_SECONDS", 2)
+# Bulk mailings are sent from a thread with this nice value (0-19, above the workers' VIGIL_WORKER_NICENESS): they
+# use spare time and give way to pages, signing and the workers' other jobs. 0 sends them in the pump's own thread.
+VIGIL_OUTBOX_BULK_NICE = env_int("VIGIL_OUTBOX_BULK_NICE", 19)
+# ... and pause while the machine's CPUs are idle less than this percentage of the time (0 never pauses).
+VIGIL_OUTBOX_BULK_MIN_IDLE_PERCENT = env_int("VIGIL_OUTBOX_BULK_MIN_IDLE_PERCENT", 15)
 # render_kind of a deferred outbox row → the function that renders it (subject, text, html) at delivery.
 VIGIL_OUTBOX_RENDERERS = {
     "signature": "signatures.services.signing.signature_mail_render",

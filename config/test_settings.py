@@ -28,5 +28,8 @@ VIGIL_SIGN_INTAKE = False
 # throwaway servers (tests/drills).
 VIGIL_SIGN_INTAKE_REQUIRE_PERSISTENCE = False
 VIGIL_WORKER_NICENESS = env_int("VIGIL_WORKER_NICENESS", 0)  # the suite waits on its worker: no lower priority
+# Bulk mail in the pump's own thread: a thread of its own has its own database connection, which cannot see a test's
+# uncommitted rows. The worker-kill test of mailings runs its workers with the production default.
+VIGIL_OUTBOX_BULK_NICE = env_int("VIGIL_OUTBOX_BULK_NICE", 0)
 # The tests' webhook receivers listen on 127.0.0.1; the tests of the refusal of local addresses switch this off.
 VIGIL_WEBHOOK_ALLOW_LOCAL = True

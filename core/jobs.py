@@ -40,7 +40,15 @@ def enqueue(name: str, *args, **kwargs) -> None:
     A broker that cannot be reached at that moment is logged, not raised: the change is committed either way, and
     the work that must not be lost has a sweep that beat runs (the outbox, stale compiles and packets, the intake).
     """
-    queued = Queued(task_named(name), args, kwargs)
+    _send(Queued(task_named(name), args, kwargs))
+
+
+def enqueue_later(seconds: float, name: str, *args) -> None:
+    """As enqueue, to run no sooner than `seconds` from now (work that paces itself, such as a mailing's batches)."""
+    _send(Queued(task_named(name), args, {}, countdown=seconds))
+
+
+def _send(queued: "Queued") -> None:
     if transaction.get_connection().in_atomic_block:
         transaction.on_commit(queued)
     else:
@@ -56,6 +64,7 @@ class Queued:
     task: Task
     args: tuple
     kwargs: dict
+    countdown: float | None = None
 
     @property
     def name(self) -> str:
@@ -63,7 +72,7 @@ class Queued:
 
     def __call__(self) -> None:
         try:
-            self.task.apply_async(args=self.args, kwargs=self.kwargs)
+            self.task.apply_async(args=self.args, kwargs=self.kwargs, countdown=self.countdown)
         except Exception:
             logger.warning("Could not queue %s%r: it waits for a sweep or a retry", self.name, self.args, exc_info=True)
 
@@ -81,3 +90,45 @@ def long_job_options() -> dict:
         "time_limit": limit,
         "soft_time_limit": max(limit - 30, limit * 0.8),
     }
+
+
+def tasks_waiting() -> int:
+    """How many tasks wait in the broker's queue for a free worker process (0 without a broker, or when it cannot
+    be asked). Work that may wait (a bulk mailing) gives way while this is not 0: with a prefetch of one, a task
+    waits here only when every worker process is busy."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return 0
+    from celery import current_app
+
+    try:
+        with current_app.pool.acquire(block=True, timeout=1) as connection:
+            client = getattr(connection.default_channel, "client", None)
+            return int(client.llen(settings.CELERY_TASK_DEFAULT_QUEUE)) if client is not None else 0
+    except Exception:
+        logger.debug("Could not read the broker's queue length", exc_info=True)
+        return 0
+
+
+_cpu_sample: tuple[float, int, int] | None = None  # (when, idle ticks, all ticks) at the last look
+
+
+def machine_busy(*, min_idle: float, min_interval: float = 0.1) -> bool:
+    """Whether the machine's CPUs were idle less than `min_idle` (a share, 0-1) since this process last looked, at
+    least `min_interval` seconds ago (Linux /proc/stat; False elsewhere, or when looked at too recently). Work that
+    may wait (a bulk mailing) pauses while it is true: pages and signing come first."""
+    global _cpu_sample
+    import time
+
+    now = time.monotonic()
+    if _cpu_sample is not None and now - _cpu_sample[0] < min_interval:
+        return False
+    try:
+        with open("/proc/stat") as handle:
+            fields = [int(value) for value in handle.readline().split()[1:]]
+    except (OSError, ValueError):
+        return False
+    idle, total = fields[3] + fields[4], sum(fields[:8])  # idle and iowait; user to steal
+    previous, _cpu_sample = _cpu_sample, (now, idle, total)
+    if previous is None or total == previous[2]:
+        return False
+    return (idle - previous[1]) / (total - previous[2]) < min_idle

@@ -109,8 +109,7 @@ def outbound_email_render(row: OutboundEmail) -> None:
     from django.utils.module_loading import import_string
 
     renderer = import_string(settings.VIGIL_OUTBOX_RENDERERS[row.render_kind])
-    subject, text, html = renderer(row.render_context)
-    row.subject, row.body_text, row.body_html = subject, text, html
+    _rendered(row, renderer(row.render_context))
 
 
 def outbound_email_render_many(rows: list[OutboundEmail]) -> None:
@@ -131,9 +130,17 @@ def outbound_email_render_many(rows: list[OutboundEmail]) -> None:
         preloaded = preload([row.render_context for row in group])
         for row in group:
             try:
-                row.subject, row.body_text, row.body_html = renderer(row.render_context, preloaded=preloaded)
+                _rendered(row, renderer(row.render_context, preloaded=preloaded))
             except Exception:  # rendered again, and the failure recorded, when the row is delivered
                 continue
+
+
+def _rendered(row: OutboundEmail, result: tuple) -> None:
+    """A renderer gives (subject, text, html), or (subject, text, html, headers) when the message needs headers
+    of its own (a mailing's unsubscribe link), which are added to the row's in memory."""
+    row.subject, row.body_text, row.body_html = result[:3]
+    if len(result) > 3:
+        row.headers = {**row.headers, **result[3]}
 
 
 class OutboxBackend(BaseEmailBackend):

@@ -1,8 +1,9 @@
 """Celery entry points for petitions: thin, taking ids, safe to run twice."""
 
 from celery import shared_task
+from django.conf import settings
 
-from core.jobs import TRANSIENT_ERRORS, enqueue
+from core.jobs import TRANSIENT_ERRORS, enqueue_later
 from petitions.services.editing import petition_image_render
 from petitions.services.lifecycle import petitions_anonymise_due, petitions_lifecycle_due
 from petitions.services.mailings import update_mailing_queue, update_mailings_sweep
@@ -33,9 +34,12 @@ def petition_thresholds_handle_task() -> int:
 @shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=5,
              retry_backoff_max=300, max_retries=8, ignore_result=True)  # fmt: skip
 def update_mailing_queue_task(mailing_id: int) -> None:
-    """Queue a mailing's messages for up to a minute, then the rest as a task of its own."""
+    """Queue one batch of a mailing's messages, then the next as a task of its own, paced to
+    VIGIL_UPDATE_MAILING_QUEUE_RATE messages a second: other tasks (a surge's signatures) take their turn between
+    batches, and the database's share of the work is spread over half a minute for 150,000 signers."""
     if update_mailing_queue(mailing_id=mailing_id):
-        enqueue("petitions.tasks.update_mailing_queue_task", mailing_id)
+        pause = settings.VIGIL_UPDATE_MAILING_BATCH / settings.VIGIL_UPDATE_MAILING_QUEUE_RATE
+        enqueue_later(pause, "petitions.tasks.update_mailing_queue_task", mailing_id)
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -22,15 +22,21 @@ message).
 """
 
 import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import get_connection
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from core.db import without_disk_wait
+from core.jobs import machine_busy, tasks_waiting
 from core.mail import MailWithheld, delivery_message, outbound_email_render_many
 from core.models import OutboundEmail
 from core.redact import redact
@@ -112,26 +118,23 @@ _CLAIM_ONE_TO_ONE = _CLAIM_SQL.format(which="mailing = ''", order="created_at")
 _CLAIM_BULK = _CLAIM_SQL.format(which="mailing <> ''", order="mailing, created_at")
 
 
-def _outbox_claim(*, now: datetime, batch: int) -> list[int]:
-    """Lease up to `batch` deliverable rows to this pump (committed at once): one-to-one mail first, then the
-    messages of bulk mailings if there is room. A row whose last attempt failed waits 30 s, 60 s, 120 s ... (at
-    most 30 min) before it is claimed again, like the task's own retries."""
+def _outbox_claim(*, now: datetime, batch: int, bulk: bool = False) -> list[int]:
+    """Lease up to `batch` deliverable rows to this pump (committed at once): one-to-one mail, or with `bulk` the
+    messages of bulk mailings. A row whose last attempt failed waits 30 s, 60 s, 120 s ... (at most 30 min) before
+    it is claimed again, like the task's own retries."""
     until = now + timedelta(seconds=settings.VIGIL_OUTBOX_CLAIM_SECONDS)
-    ids: list[int] = []
     if connection.vendor == "postgresql":
-        for sql in (_CLAIM_ONE_TO_ONE, _CLAIM_BULK):
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(without_disk_wait(sql), {"now": now, "until": until, "batch": batch - len(ids)})
-                ids += [pk for (pk,) in cursor.fetchall()]
-            if len(ids) >= batch:
-                break
-        return sorted(ids)
+        with transaction.atomic(), connection.cursor() as cursor:
+            sql = _CLAIM_BULK if bulk else _CLAIM_ONE_TO_ONE
+            cursor.execute(without_disk_wait(sql), {"now": now, "until": until, "batch": batch})
+            return sorted(pk for (pk,) in cursor.fetchall())
     with transaction.atomic():  # the embedded SQLite default: one process, so no one to race with
         unsent = OutboundEmail.objects.unsent().exclude(render_kind="").exclude(claimed_until__gt=now)
-        ids = list(unsent.filter(mailing="").order_by("created_at").values_list("pk", flat=True)[:batch])
-        if len(ids) < batch:
-            bulk = unsent.exclude(mailing="").order_by("mailing", "created_at")
-            ids += list(bulk.values_list("pk", flat=True)[: batch - len(ids)])
+        if bulk:
+            unsent = unsent.exclude(mailing="").order_by("mailing", "created_at")
+        else:
+            unsent = unsent.filter(mailing="").order_by("created_at")
+        ids = list(unsent.values_list("pk", flat=True)[:batch])
         OutboundEmail.objects.filter(pk__in=ids).update(claimed_until=until)
     return sorted(ids)
 
@@ -149,12 +152,91 @@ def outbound_email_pump(*, batch: int | None = None, max_seconds: float | None =
     return _pump(batch=batch, max_seconds=max_seconds)
 
 
+# Bulk mailings are sent after one-to-one mail, by one pump at a time (the turn below: the others, started by beat
+# each second, take one-to-one mail only, so a mailing to 150,000 signers holds one worker process, never all of
+# them), and from a thread of that pump running at a lower CPU priority (VIGIL_OUTBOX_BULK_NICE): a mailing uses
+# the machine's spare time and gives way to pages, signing and confirmations when they need it. The turn lasts one
+# run; one held by a pump that was killed expires. The bulk run also stops whenever tasks wait for a worker process
+# (core.jobs.tasks_waiting): a mailing never keeps a surge's signatures waiting to be written.
+_BULK_TURN = "outbox:bulk-turn"
+
+
+def _bulk_turn_take(*, seconds: float) -> str | None:
+    token = uuid.uuid4().hex
+    try:
+        return token if cache.add(_BULK_TURN, token, timeout=max(1, int(seconds))) else None
+    except Exception:  # without the cache, every pump may send bulk mail: slower for others, never lost
+        return token
+
+
+def _bulk_turn_give(token: str | None) -> None:
+    if token is None:
+        return
+    try:
+        if cache.get(_BULK_TURN) == token:
+            cache.delete(_BULK_TURN)
+    except Exception:
+        logger.warning("Could not give back the bulk mail turn; it expires on its own", exc_info=True)
+
+
 def _pump(*, batch: int, max_seconds: float) -> int:
+    sent = _pump_run(batch=batch, max_seconds=max_seconds, bulk=False)
+    turn = _bulk_turn_take(seconds=max_seconds + settings.VIGIL_OUTBOX_CLAIM_SECONDS)
+    if turn is None:
+        return sent
+    try:
+        return sent + _at_low_priority(lambda: _pump_run(batch=batch, max_seconds=max_seconds, bulk=True))
+    finally:
+        _bulk_turn_give(turn)
+
+
+def _bulk_wait_for_idle(*, until: datetime) -> bool:
+    """Pause a bulk run while the machine's CPUs are busier than VIGIL_OUTBOX_BULK_MIN_IDLE_PERCENT allows (a
+    surge's pages and signing come first). True once it is quiet enough to go on; False if it was not by `until`."""
+    min_idle = settings.VIGIL_OUTBOX_BULK_MIN_IDLE_PERCENT / 100
+    while min_idle and machine_busy(min_idle=min_idle):
+        if timezone.now() + timedelta(seconds=0.25) > until:
+            return False
+        time.sleep(0.25)
+    return True
+
+
+def _at_low_priority(run: Callable[[], int]) -> int:
+    """run() in a thread of its own whose nice value is raised to VIGIL_OUTBOX_BULK_NICE (Linux sets a thread's
+    nice value on its own), with its own database connection, closed when it ends. In the calling thread instead
+    when the setting is 0, and on the embedded SQLite default (one process, one writer)."""
+    nice = settings.VIGIL_OUTBOX_BULK_NICE
+    if not nice or connection.vendor != "postgresql":
+        return run()
+    outcome: dict = {}
+
+    def body() -> None:
+        try:
+            thread = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, thread, max(os.getpriority(os.PRIO_PROCESS, thread), nice))
+        except (OSError, AttributeError):  # not Linux, or not allowed: sent at the usual priority
+            logger.debug("Could not lower the bulk mail thread's priority", exc_info=True)
+        try:
+            outcome["sent"] = run()
+        except BaseException as exc:  # handed to the calling thread, which raises it
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=body, name="outbox-bulk", daemon=True)
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["sent"]
+
+
+def _pump_run(*, batch: int, max_seconds: float, bulk: bool) -> int:
     started = timezone.now()
     sent = 0
     while True:
         now = timezone.now()
-        ids = _outbox_claim(now=now, batch=batch)
+        ids = _outbox_claim(now=now, batch=batch, bulk=bulk)
         if not ids:
             return sent
         rows = list(OutboundEmail.objects.filter(pk__in=ids).order_by("created_at", "pk"))
@@ -171,6 +253,11 @@ def _pump(*, batch: int, max_seconds: float) -> int:
         send_until = now + timedelta(seconds=settings.VIGIL_OUTBOX_CLAIM_SECONDS / 2)
         pending = {row.pk for row in rows}
         remembered = _sent_remembered(pending)
+        # A bulk mailing's stamps are written together, every STAMP_BATCH messages and at the end (each message is
+        # remembered in the cache before it is counted here, as every message is: a pump killed before the stamps
+        # leaves them to the next one, which stamps instead of sending).
+        unstamped: list[OutboundEmail] | None = [] if bulk else None
+        yielded = False
         try:
             for row in rows:
                 if timezone.now() > send_until:
@@ -179,16 +266,24 @@ def _pump(*, batch: int, max_seconds: float) -> int:
                     _stamp_sent(row=row, now=timezone.now())
                     cache.delete(_sent_key(row.pk))
                 else:
-                    sent += _pump_one(row=row, transport=transport)
+                    sent += _pump_one(row=row, transport=transport, unstamped=unstamped)
+                    if unstamped is not None and len(unstamped) >= STAMP_BATCH:
+                        _stamp_sent_many(unstamped)
+                        # Every worker process is busy, or the machine is: give way to them.
+                        yielded = bool(tasks_waiting()) or not _bulk_wait_for_idle(until=send_until)
                 pending.discard(row.pk)
+                if yielded:
+                    break
         finally:
+            if unstamped:
+                _stamp_sent_many(unstamped)
             if pending:
                 _outbox_release(pending)
             try:
                 transport.close()
             except Exception:  # closing a broken SMTP connection may fail too; the stamps are what matter
                 logger.warning("Closing the mail transport failed", exc_info=True)
-        if pending or len(ids) < batch or (timezone.now() - started).total_seconds() > max_seconds:
+        if yielded or pending or len(ids) < batch or (timezone.now() - started).total_seconds() > max_seconds:
             return sent
 
 
@@ -223,8 +318,9 @@ def _withhold(*, row: OutboundEmail, reason: str, now: datetime) -> None:
     )  # fmt: skip
 
 
-def _pump_one(*, row: OutboundEmail, transport) -> int:
-    """Send one claimed row and stamp it at once (its own autocommit UPDATE): 1 if sent, 0 if not."""
+def _pump_one(*, row: OutboundEmail, transport, unstamped: list | None = None) -> int:
+    """Send one claimed row and stamp it at once (its own autocommit UPDATE), or add it to `unstamped` for a later
+    stamp of many: 1 if sent, 0 if not."""
     now = timezone.now()
     try:
         delivery_message(row, connection=transport).send()
@@ -243,8 +339,28 @@ def _pump_one(*, row: OutboundEmail, transport) -> int:
     # disk, be lost if PostgreSQL crashes in the next fraction of a second. Either way the next pump finds the mark
     # and stamps the row instead of sending it again.
     _sent_remember(row.pk)
-    _stamp_sent(row=row, now=now)
+    if unstamped is None:
+        _stamp_sent(row=row, now=now)
+    else:
+        row.sent_at = now
+        unstamped.append(row)
     return 1
+
+
+STAMP_BATCH = 100
+
+
+def _stamp_sent_many(rows: list[OutboundEmail]) -> None:
+    """Stamp sent rows in one statement, and empty the list. A failure is logged: the rows are remembered in the
+    cache, so the next pump stamps them instead of sending them again."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                without_disk_wait(_STAMP_MANY_SQL), [[row.pk for row in rows], [row.sent_at for row in rows]]
+            )
+    except Exception:
+        logger.warning("Could not stamp %d sent e-mail(s); the next pump will", len(rows), exc_info=True)
+    rows.clear()
 
 
 def _stamp_sent(*, row: OutboundEmail, now: datetime) -> None:
@@ -274,6 +390,11 @@ def _sent_remembered(ids) -> set[int]:
     return {pk for pk in ids if _sent_key(pk) in found}
 
 
+_STAMP_MANY_SQL = (
+    f"UPDATE {OutboundEmail._meta.db_table} AS row SET attempts = row.attempts + 1, last_attempt_at = sent.at, "
+    "claimed_until = NULL, sent_at = sent.at, last_error = '' "
+    "FROM unnest(%s::bigint[], %s::timestamptz[]) AS sent(id, at) WHERE row.id = sent.id AND row.sent_at IS NULL"
+)
 _STAMP_SQL = (
     f"UPDATE {OutboundEmail._meta.db_table} SET attempts = %s, last_attempt_at = %s, claimed_until = NULL, "
     "sent_at = %s, last_error = '' WHERE id = %s AND sent_at IS NULL"

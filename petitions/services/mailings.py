@@ -15,16 +15,17 @@ The path of a mailing:
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import make_msgid
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from core.jobs import enqueue
 from core.links import absolute_url
@@ -181,10 +182,12 @@ def update_mailing_cancel(*, mailing: UpdateMailing, by, now: datetime | None = 
 
 
 def update_mailing_queue(
-    *, mailing_id: int, batch: int | None = None, max_seconds: float = 50, now: datetime | None = None
+    *, mailing_id: int, batch: int | None = None, max_seconds: float = 0, now: datetime | None = None
 ) -> bool:
-    """Queue the mailing's messages, batch after batch, for up to `max_seconds`. True while more remain (the task
-    then runs again). Safe to run twice or concurrently: the mailing's row is locked for each batch."""
+    """Queue the mailing's next batch of messages, and more batches until `max_seconds` have passed. True while
+    more remain: the task then queues itself again, so that other work (a surge's signatures, their e-mails) takes
+    its turn between batches. Safe to run twice or concurrently: the mailing's row is locked for each batch, and
+    the batch's messages and its moved cursor commit together."""
     batch = batch or settings.VIGIL_UPDATE_MAILING_BATCH
     started = timezone.now()
     while True:
@@ -193,54 +196,85 @@ def update_mailing_queue(
             mailing = UpdateMailing.objects.select_for_update().filter(pk=mailing_id).first()
             if mailing is None or mailing.state != MailingState.QUEUEING:
                 return False
-            signers = list(
-                _audience(mailing.petition_id)
-                .filter(pk__gt=mailing.after_id)
-                .order_by("pk")
-                .values_list("pk", "email")[:batch]
-            )
-            OutboundEmail.objects.bulk_create(
-                [_message(mailing=mailing, signature_id=pk, email=email) for pk, email in signers],
-                ignore_conflicts=True,
-            )
-            done = len(signers) < batch
+            write = _queue_batch_sql if connection.vendor == "postgresql" else _queue_batch_orm
+            count, last_id = write(mailing=mailing, batch=batch, now=stamp)
+            done = count < batch
             UpdateMailing.objects.filter(pk=mailing.pk).update(
-                after_id=signers[-1][0] if signers else mailing.after_id,
-                queued=mailing.queued + len(signers),
+                after_id=last_id or mailing.after_id,
+                queued=mailing.queued + count,
                 heartbeat_at=stamp,
                 **({"state": MailingState.QUEUED, "queued_at": stamp} if done else {}),
             )
         outbound_email_pump_soon()
         if done:
-            logger.info("Mailing %s queued: %s message(s)", mailing_id, mailing.queued + len(signers))
+            logger.info("Mailing %s queued: %s message(s)", mailing_id, mailing.queued + count)
             return False
-        if (timezone.now() - started).total_seconds() > max_seconds:
+        if (timezone.now() - started).total_seconds() >= max_seconds:
             return True
 
 
-_LIST_UNSUBSCRIBE_POST = "List-Unsubscribe=One-Click"
+def _message_id(mailing: UpdateMailing) -> tuple[str, str]:
+    """A mailing's Message-IDs are "<update-<update>.<signature>@domain>": the same on every attempt, so that a
+    message handed over twice is one message to the mail servers."""
+    return f"<{mailing.key.replace(':', '-')}.", f"@{settings.VIGIL_MAIL_DOMAIN}>"
 
 
-def _message(*, mailing: UpdateMailing, signature_id: int, email: str) -> OutboundEmail:
-    message_id = make_msgid(domain=settings.VIGIL_MAIL_DOMAIN)
-    unsubscribe = absolute_url(reverse("petitions:unsubscribe", args=[unsubscribe_token(signature_id=signature_id)]))
-    return OutboundEmail(
-        idempotency_key=f"{mailing.key}:{signature_id}",
-        mailing=mailing.key,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[email],
-        headers={
-            "Message-ID": message_id,
-            # RFC 8058: mail clients offer an unsubscribe button that POSTs the second header to the first.
-            "List-Unsubscribe": f"<{unsubscribe}>",
-            "List-Unsubscribe-Post": _LIST_UNSUBSCRIBE_POST,
-            "List-Id": f"<petition-{mailing.petition_id}.{settings.VIGIL_MAIL_DOMAIN}>",
-        },
-        message_id=message_id,
-        subject="",
-        render_kind="update",
-        render_context={"signature_id": signature_id, "update_id": mailing.update_id},
+# One statement per batch on PostgreSQL: the signers are read and their messages written inside the database, so
+# queueing 150,000 costs no Python per message.
+_QUEUE_SQL = """
+WITH batch AS (
+    SELECT id, email FROM signatures_signature
+    WHERE petition_id = %(petition)s AND state = 'confirmed' AND contact_ok AND id > %(after)s
+    ORDER BY id LIMIT %(batch)s
+), written AS (
+    INSERT INTO core_outboundemail (
+        created_at, idempotency_key, mailing, from_email, "to", cc, bcc, reply_to, headers, message_id, subject,
+        body_text, body_html, attachments, attempts, last_error, render_kind, render_context)
+    SELECT %(now)s, %(key)s || ':' || id, %(key)s, %(sender)s, jsonb_build_array(email), '[]', '[]', '[]',
+           jsonb_build_object('Message-ID', %(id_start)s || id || %(id_end)s), %(id_start)s || id || %(id_end)s, '',
+           '', '', '[]', 0, '', 'update', jsonb_build_object('signature_id', id, 'update_id', %(update)s)
+    FROM batch
+    ON CONFLICT DO NOTHING
+)
+SELECT count(*), max(id) FROM batch
+"""
+
+
+def _queue_batch_sql(*, mailing: UpdateMailing, batch: int, now: datetime) -> tuple[int, int | None]:
+    id_start, id_end = _message_id(mailing)
+    params = {"petition": mailing.petition_id, "after": mailing.after_id, "batch": batch, "now": now,
+              "key": mailing.key, "sender": settings.DEFAULT_FROM_EMAIL, "id_start": id_start, "id_end": id_end,
+              "update": mailing.update_id}  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(_QUEUE_SQL, params)
+        count, last_id = cursor.fetchone()
+    return count, last_id
+
+
+def _queue_batch_orm(*, mailing: UpdateMailing, batch: int, now: datetime) -> tuple[int, int | None]:
+    """The same for the embedded SQLite default."""
+    signers = list(
+        _audience(mailing.petition_id).filter(pk__gt=mailing.after_id).order_by("pk").values_list("pk", "email")[:batch]
     )
+    id_start, id_end = _message_id(mailing)
+    OutboundEmail.objects.bulk_create(
+        [
+            OutboundEmail(
+                idempotency_key=f"{mailing.key}:{pk}",
+                mailing=mailing.key,
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=[email],
+                headers={"Message-ID": f"{id_start}{pk}{id_end}"},
+                message_id=f"{id_start}{pk}{id_end}",
+                subject="",
+                render_kind="update",
+                render_context={"signature_id": pk, "update_id": mailing.update_id},
+            )  # fmt: skip
+            for pk, email in signers
+        ],
+        ignore_conflicts=True,
+    )
+    return len(signers), signers[-1][0] if signers else None
 
 
 # --- Rendering, when each message is sent ------------------------------------------------------------------------
@@ -252,25 +286,62 @@ def _plain(html: str) -> str:
     return "\n\n".join(part for part in (strip_tags_to_text(chunk) for chunk in _BLOCK_END.split(html)) if part)
 
 
+# The parts of a message that differ per signer; the rest is rendered once per update and batch.
+_NAME, _UNSUBSCRIBE, _SUBSCRIPTIONS = "\x01name\x01", "\x01unsubscribe\x01", "\x01subscriptions\x01"
+
+
+@dataclass(frozen=True)
+class _UpdateMail:
+    update: PetitionUpdate
+    subject: str
+    text: str  # with the placeholders above
+    html: str
+    unsubscribe: str  # link patterns, "{token}" in place of the token
+    subscriptions: str
+    list_id: str
+
+
+def _link_pattern(name: str) -> str:
+    return absolute_url(reverse(name, args=["TOKEN0PLACEHOLDER"])).replace("TOKEN0PLACEHOLDER", "{token}")
+
+
+def _update_mail(update: PetitionUpdate) -> _UpdateMail:
+    petition = update.petition
+    values = {"first_name": _NAME, "petition": petition, "update": update, "text": _plain(update.body),
+              "update_url": absolute_url(update.get_absolute_url()), "unsubscribe_url": _UNSUBSCRIBE,
+              "subscriptions_url": _SUBSCRIPTIONS, "site_name": settings.SITE_NAME}  # fmt: skip
+    return _UpdateMail(
+        update=update,
+        subject=f"{update.title} ({petition.title})",
+        text=render_to_string("petitions/email/update.txt", values),
+        html=render_to_string("petitions/email/update.html", values),
+        unsubscribe=_link_pattern("petitions:unsubscribe"),
+        subscriptions=_link_pattern("petitions:subscriptions"),
+        list_id=f"<petition-{petition.pk}.{settings.VIGIL_MAIL_DOMAIN}>",
+    )
+
+
 def update_mail_preload(contexts: list[dict]) -> dict:
+    """What a batch of a mailing's messages needs, read and rendered once: its signers (one query) and each
+    update's message with placeholders for what differs per signer."""
     signature_ids = {context["signature_id"] for context in contexts}
     update_ids = {context["update_id"] for context in contexts}
     signatures = Signature.objects.filter(pk__in=signature_ids).only(
         "pk", "first_name", "state", "contact_ok", "canonical_email"
     )
     updates = PetitionUpdate.objects.filter(pk__in=update_ids).select_related("petition", "mailing")
-    return {"signatures": {s.pk: s for s in signatures}, "updates": {u.pk: u for u in updates}}
+    return {"signatures": {s.pk: s for s in signatures}, "updates": {u.pk: _update_mail(u) for u in updates}}
 
 
-def update_mail_render(context: dict, *, preloaded: dict | None = None) -> tuple[str, str, str]:
-    """Render one message of a mailing (OutboundEmail.render_kind "update"): (subject, text, html). Raises
+def update_mail_render(context: dict, *, preloaded: dict | None = None) -> tuple[str, str, str, dict]:
+    """Render one message of a mailing (OutboundEmail.render_kind "update"): (subject, text, html, headers). Raises
     MailWithheld if it must not go: its signer withdrew, was erased or unsubscribed, or the mailing was stopped."""
     preloaded = preloaded or update_mail_preload([context])
     signature = preloaded["signatures"].get(context["signature_id"])
-    update = preloaded["updates"].get(context["update_id"])
-    if update is None:
+    mail = preloaded["updates"].get(context["update_id"])
+    if mail is None:
         raise MailWithheld("The update was removed.")
-    if update.mailing.state == MailingState.CANCELLED:
+    if mail.update.mailing.state == MailingState.CANCELLED:
         raise MailWithheld("The mailing was stopped.")
     if signature is None or not signature.canonical_email:
         raise MailWithheld("The signer's details were erased.")
@@ -278,25 +349,23 @@ def update_mail_render(context: dict, *, preloaded: dict | None = None) -> tuple
         raise MailWithheld("The signer withdrew their signature.")
     if not signature.contact_ok:
         raise MailWithheld("The signer unsubscribed.")
-    petition = update.petition
-    values = {
-        "first_name": signature.first_name,
-        "petition": petition,
-        "update": update,
-        "text": _plain(update.body),
-        "update_url": absolute_url(update.get_absolute_url()),
-        "unsubscribe_url": absolute_url(
-            reverse("petitions:unsubscribe", args=[unsubscribe_token(signature_id=signature.pk)])
-        ),
-        "subscriptions_url": absolute_url(
-            reverse("petitions:subscriptions", args=[subscriptions_token(signature_id=signature.pk)])
-        ),
-        "site_name": settings.SITE_NAME,
+    unsubscribe = mail.unsubscribe.format(token=unsubscribe_token(signature_id=signature.pk))
+    subscriptions = mail.subscriptions.format(token=subscriptions_token(signature_id=signature.pk))
+
+    def fill(body: str, name: str) -> str:
+        return body.replace(_NAME, name).replace(_UNSUBSCRIBE, unsubscribe).replace(_SUBSCRIPTIONS, subscriptions)
+
+    headers = {
+        # RFC 8058: mail clients offer an unsubscribe button that POSTs the second header's text to the first.
+        "List-Unsubscribe": f"<{unsubscribe}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "List-Id": mail.list_id,
     }
     return (
-        f"{update.title} ({petition.title})",
-        render_to_string("petitions/email/update.txt", values),
-        render_to_string("petitions/email/update.html", values),
+        mail.subject,
+        fill(mail.text, signature.first_name),
+        fill(mail.html, escape(signature.first_name)),
+        headers,
     )
 
 
