@@ -1,11 +1,14 @@
 """The e-mail outbox: written with the change, delivered once, failures recorded where staff can see them."""
 
+import os
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, send_mail
 from django.db import connection
 from django.test import override_settings
@@ -13,6 +16,7 @@ from django.utils import timezone
 
 from core.mail import outbound_email_queue
 from core.models import OutboundEmail
+from core.services import outbox
 from core.services.outbox import (
     DeliveryError,
     _outbox_claim,
@@ -198,3 +202,76 @@ def test_concurrent_pumps_send_every_message_exactly_once():
     assert sum(sent) == 300 and sum(1 for n in sent if n) > 1  # the work was shared
     assert set(OutboundEmail.objects.values_list("attempts", flat=True)) == {1}
     assert not OutboundEmail.objects.filter(pk__in=[row.pk for row in rows], sent_at__isnull=True).exists()
+
+
+# --- Bulk mailings: after one-to-one mail, one pump at a time, at a lower priority ---------------------------------
+
+
+@override_settings(VIGIL_OUTBOX_RENDERERS=RENDERERS)
+def test_one_to_one_mail_goes_before_a_bulk_mailing_written_earlier():
+    bulk = _deferred_rows(5, mailing="update:1")
+    [confirmation] = _deferred_rows(1)
+    assert outbound_email_pump(batch=2, max_seconds=0) >= 1
+    assert mail.outbox[0].extra_headers["Message-ID"] == confirmation.message_id
+    while outbound_email_pump(batch=2):
+        pass
+    assert len(mail.outbox) == 6
+    sent = OutboundEmail.objects.filter(pk__in=[row.pk for row in bulk])
+    assert set(sent.values_list("attempts", flat=True)) == {1} and not sent.filter(sent_at__isnull=True).exists()
+
+
+@override_settings(VIGIL_OUTBOX_RENDERERS=RENDERERS)
+def test_while_one_pump_sends_bulk_mail_the_others_send_one_to_one_mail_only():
+    _deferred_rows(3, mailing="update:1")
+    [confirmation] = _deferred_rows(1)
+    cache.set(outbox._BULK_TURN, "another pump", timeout=60)
+    try:
+        assert outbound_email_pump() == 1
+        assert [m.extra_headers["Message-ID"] for m in mail.outbox] == [confirmation.message_id]
+    finally:
+        cache.delete(outbox._BULK_TURN)
+    assert outbound_email_pump() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(VIGIL_OUTBOX_BULK_NICE=15)
+def test_bulk_mail_is_sent_from_a_thread_of_lower_priority_with_its_own_connection():
+    def inside() -> tuple[int, int, int]:
+        thread = threading.get_native_id()
+        return thread, os.getpriority(os.PRIO_PROCESS, thread), OutboundEmail.objects.count()
+
+    _deferred_rows(2)
+    thread, nice, rows = outbox._at_low_priority(inside)
+    assert thread != threading.get_native_id() and nice == max(15, os.getpriority(os.PRIO_PROCESS, 0))
+    assert rows == 2  # it reads the database through a connection of its own
+
+
+def test_the_machine_is_busy_when_its_cpus_were_idle_less_than_asked():
+    from core import jobs
+
+    jobs._cpu_sample = None
+    assert jobs.machine_busy(min_idle=2.0, min_interval=0) is False  # the first look has nothing to compare with
+    time.sleep(0.05)
+    sum(range(2_000_000))  # some ticks pass
+    assert jobs.machine_busy(min_idle=2.0, min_interval=0) is True  # never idle 200 % of the time
+    time.sleep(0.05)
+    assert jobs.machine_busy(min_idle=0.0, min_interval=0) is False
+    assert jobs.machine_busy(min_idle=2.0, min_interval=60) is False  # looked at too recently to say
+
+
+def test_tasks_waiting_counts_the_messages_in_the_brokers_queue():
+    import redis
+    from django.conf import settings
+
+    from core.jobs import tasks_waiting
+
+    queue = f"waiting-{os.getpid()}"
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.delete(queue)
+    with override_settings(CELERY_TASK_DEFAULT_QUEUE=queue):
+        assert tasks_waiting() == 0
+        client.rpush(queue, "a", "b", "c")
+        try:
+            assert tasks_waiting() == 3
+        finally:
+            client.delete(queue)

@@ -273,3 +273,17 @@ def test_the_organiser_pages_ask_approve_and_report(petition, team):
     assert (progress["audience"], progress["sent"], progress["waiting"]) == (3, 3, 0)
     page = owners.get(page_url).content.decode()
     assert 'data-figure="sent">3<' in page
+
+
+def test_the_signers_name_is_escaped_in_the_html_and_each_message_keeps_one_message_id(petition, team):
+    ConfirmedSignatureFactory(petition=petition, contact_ok=True, first_name="<b>Ann</b>")
+    mailing = _approved(petition, team)
+    (message,) = _send_all()
+    assert "Hello <b>Ann</b>," in message.body
+    assert "Hello &lt;b&gt;Ann&lt;/b&gt;," in message.alternatives[0][0]
+    row = OutboundEmail.objects.get(mailing=mailing.key)
+    assert (
+        message.extra_headers["Message-ID"]
+        == row.message_id
+        == f"<update-{mailing.update_id}.{row.render_context['signature_id']}@{row.message_id.split('@')[1]}"
+    )
