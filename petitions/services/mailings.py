@@ -401,7 +401,9 @@ def update_mailing_report(*, mailing: UpdateMailing, now: datetime | None = None
         "failed": failed,
         "waiting": waiting,
         "unsubscribed": unsubscribed,
-        "finished": bool(mailing.finished_at),
+        # Every message queued and none left to send (the sweep then keeps these figures on the mailing).
+        "finished": bool(mailing.finished_at)
+        or (mailing.state in (MailingState.QUEUED, MailingState.CANCELLED) and not waiting),
     }
 
 
@@ -436,9 +438,10 @@ def update_mailing_panel(*, update: PetitionUpdate, user, role: str) -> dict:
     mailing = UpdateMailing.objects.filter(update=update).select_related("requested_by", "approved_by").first()
     is_owner = role == MembershipRole.OWNER
     active = mailing is not None and mailing.state != MailingState.CANCELLED
+    report = update_mailing_report(mailing=mailing) if mailing and mailing.approved_at else None
     return {
         "mailing": mailing,
-        "report": update_mailing_report(mailing=mailing) if mailing and mailing.approved_at else None,
+        "report": report,
         "audience": None if active else _audience(update.petition_id).count(),
         "can_ask": update.published_at is not None and not active,
         "can_approve": bool(
@@ -447,6 +450,6 @@ def update_mailing_panel(*, update: PetitionUpdate, user, role: str) -> dict:
             and is_owner
             and mailing.requested_by_id != user.pk
         ),
-        "can_cancel": bool(mailing and mailing.state != MailingState.CANCELLED and not mailing.finished_at),
+        "can_cancel": bool(active and not (report and report["finished"])),
         "per_week": settings.VIGIL_UPDATE_MAILINGS_PER_WEEK,
     }

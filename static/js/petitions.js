@@ -44,6 +44,10 @@
           if (!report.finished) {
             window.setTimeout(tick, 1000);
           } else {
+            var status = box.querySelector("[data-mailing-status]");
+            if (status) {
+              status.textContent = status.getAttribute("data-finished-text");
+            }
             box.setAttribute("data-finished", "true");
           }
         })
