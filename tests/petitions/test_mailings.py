@@ -287,3 +287,33 @@ def test_the_signers_name_is_escaped_in_the_html_and_each_message_keeps_one_mess
         == row.message_id
         == f"<update-{mailing.update_id}.{row.render_context['signature_id']}@{row.message_id.split('@')[1]}"
     )
+
+
+def test_the_response_and_a_victory_are_drafted_as_updates_and_may_be_mailed_long_after_closing(petition, team):
+    from datetime import date
+
+    from petitions.services.outcomes import petition_outcome_set, petition_response_record
+
+    writer, owner, _other = team
+    (signer,) = _signers(petition, 1)
+    client = Client()
+    client.force_login(writer)
+    url = reverse("petitions:organise_outcome", args=[petition.slug])
+    response = client.post(url, {"form": "draft", "which": "response"}, follow=True)
+    assert "Record the response first" in response.content.decode()
+    petition_response_record(petition=petition, text="<p>We will pause the sales.</p>", answered_by="The CEO",
+                             answered_on=date(2026, 11, 20))  # fmt: skip
+    petition_outcome_set(petition=petition, outcome="victory", note="Sales paused.")
+    assert client.post(url, {"form": "draft", "which": "response"}).status_code == 302
+    assert client.post(url, {"form": "draft", "which": "outcome"}).status_code == 302
+    answer, victory = petition.updates.order_by("number")
+    assert (answer.kind, answer.title) == (UpdateKind.RESPONSE, "The CEO has answered")
+    assert "We will pause the sales." in answer.body
+    assert (victory.kind, victory.title) == (UpdateKind.OUTCOME, "We won") and "Sales paused." in victory.body
+
+    petition_update_publish(update=victory)
+    petition_close(petition=petition, now=timezone.now() - timedelta(days=90))
+    mailing = update_mailing_request(update=victory, by=writer)
+    assert update_mailing_approve(mailing=mailing, by=owner)
+    update_mailing_queue(mailing_id=mailing.pk)
+    assert [m.to for m in _send_all()] == [[signer.email]]
