@@ -246,6 +246,24 @@ class UpdateForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 12}),
         help_text=_("Paragraphs, headings, lists and links. Scripts and styles are removed."),
     )
+    image = CleanImageField(
+        label=_("Picture"),
+        required=False,
+        help_text=_("Optional. JPEG, PNG or WebP; its location and camera details are removed."),
+    )
+    image_alt = forms.CharField(
+        label=_("What the picture shows"),
+        max_length=300,
+        required=False,
+        help_text=_("For people who cannot see it. Needed with a picture."),
+    )
+    remove_image = forms.BooleanField(label=_("Remove the picture"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("image") and not data.get("image_alt"):
+            self.add_error("image_alt", _("Describe the picture for people who cannot see it."))
+        return data
 
 
 class TransitionForm(forms.Form):

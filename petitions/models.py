@@ -250,6 +250,16 @@ class PetitionUpdate(models.Model):
     kind = models.CharField(max_length=10, choices=UpdateKind.choices, default=UpdateKind.NEWS, editable=False)
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("text"), help_text=_("Paragraphs, headings, lists and links."))
+    # An optional picture, cleaned on upload (core.images) and rendered at several widths by the worker, as a
+    # petition's. Shown on the update's page and in the list, never in the e-mail (a picture there would tell the
+    # site who opened it).
+    image = models.ImageField(
+        upload_to=petition_image_path, width_field="image_width", height_field="image_height", blank=True
+    )
+    image_alt = models.CharField(max_length=300, blank=True, help_text=_("What the picture shows."))
+    image_width = models.PositiveIntegerField(default=0, editable=False)
+    image_height = models.PositiveIntegerField(default=0, editable=False)
+    renditions = models.JSONField(default=list, blank=True, editable=False)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -261,7 +271,10 @@ class PetitionUpdate(models.Model):
 
     class Meta:
         ordering = ["-published_at", "-number"]
-        constraints = [models.UniqueConstraint(fields=["petition", "number"], name="petition_update_number_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["petition", "number"], name="petition_update_number_unique"),
+            models.CheckConstraint(condition=Q(image="") | ~Q(image_alt=""), name="petition_update_image_has_alt"),
+        ]
         indexes = [
             models.Index(
                 fields=["petition", "-published_at"],

@@ -8,6 +8,7 @@ from petitions.services.editing import petition_image_render
 from petitions.services.lifecycle import petitions_anonymise_due, petitions_lifecycle_due
 from petitions.services.mailings import update_mailing_queue, update_mailings_sweep
 from petitions.services.thresholds import petition_thresholds_handle
+from petitions.services.updates import petition_update_image_render
 
 
 @shared_task(acks_late=True)
@@ -23,6 +24,11 @@ def petitions_anonymise_due_task() -> int:
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
 def petition_image_render_task(petition_id: int) -> None:
     petition_image_render(petition_id=petition_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+def petition_update_image_render_task(update_id: int) -> None:
+    petition_update_image_render(update_id=update_id)
 
 
 @shared_task(acks_late=True, ignore_result=True)

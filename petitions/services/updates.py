@@ -11,6 +11,8 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.html import strip_tags
 
+from core.images import renditions_current, renditions_store
+from core.jobs import enqueue
 from core.models import EventKind
 from core.sanitize import sanitize_article_html
 from core.services.events import event_record
@@ -43,24 +45,69 @@ def _clean(*, title: str, body: str) -> tuple[str, str]:
     return title, body
 
 
+def _picture(*, image, image_alt: str) -> str:
+    image_alt = (image_alt or "").strip()
+    if image and not image_alt:
+        raise UpdateInvalid({"image_alt": "Describe the picture for people who cannot see it."})
+    return image_alt[:300]
+
+
 def petition_update_create(
-    *, petition: Petition, by, title: str, body: str, kind: str = UpdateKind.NEWS, now: datetime | None = None
+    *,
+    petition: Petition,
+    by,
+    title: str,
+    body: str,
+    kind: str = UpdateKind.NEWS,
+    image=None,
+    image_alt: str = "",
+    now: datetime | None = None,
 ) -> PetitionUpdate:
     """Save a draft update, numbered after the petition's last (the petition's row is locked while it is numbered:
-    two organisers saving at once get two numbers)."""
+    two organisers saving at once get two numbers). `image` is a cleaned upload (core.forms.CleanImageField); its
+    renditions are made by the worker."""
     title, body = _clean(title=title, body=body)
+    image_alt = _picture(image=image, image_alt=image_alt)
     with transaction.atomic():
         Petition.objects.select_for_update().filter(pk=petition.pk).first()
         last = PetitionUpdate.objects.filter(petition=petition).aggregate(last=Max("number"))["last"] or 0
-        return PetitionUpdate.objects.create(
+        update = PetitionUpdate.objects.create(
             petition=petition, number=last + 1, kind=kind, title=title, body=body, created_by=by,
-            created_at=now or timezone.now(),
+            created_at=now or timezone.now(), image=image or "", image_alt=image_alt if image else "",
         )  # fmt: skip
+    if update.image:
+        enqueue("petitions.tasks.petition_update_image_render_task", update.pk)
+    return update
 
 
-def petition_update_edit(*, update: PetitionUpdate, title: str, body: str) -> PetitionUpdate:
+def petition_update_edit(
+    *,
+    update: PetitionUpdate,
+    title: str,
+    body: str,
+    image=None,
+    image_alt: str | None = None,
+    remove_image: bool = False,
+) -> PetitionUpdate:
+    """Correct an update: its text, and its picture (a new one replaces it; `remove_image` takes it away)."""
     update.title, update.body = _clean(title=title, body=body)
-    update.save(update_fields=["title", "body", "updated_at"])
+    fields = ["title", "body", "updated_at"]
+    new_picture = bool(image) or remove_image
+    if image_alt is not None or new_picture:
+        keeps = image or (update.image and not remove_image)
+        alt = _picture(image=keeps, image_alt=update.image_alt if image_alt is None else image_alt)
+        if image:
+            update.image = image
+        elif remove_image:
+            update.image = ""
+            update.image_width = update.image_height = 0  # the field sets them to None, which the columns refuse
+        update.image_alt = alt if keeps else ""
+        if new_picture:
+            update.renditions = []
+        fields += ["image", "image_alt", "image_width", "image_height", "renditions"]
+    update.save(update_fields=fields)
+    if image:
+        enqueue("petitions.tasks.petition_update_image_render_task", update.pk)
     if update.published_at:
         selectors.petition_public_changed(petition=update.petition)
     return update
@@ -100,3 +147,16 @@ def petition_update_delete(*, update: PetitionUpdate) -> None:
     if update.published_at:
         raise PetitionStateError("A published update is taken down first, then removed.")
     update.delete()
+
+
+def petition_update_image_render(*, update_id: int) -> None:
+    """Make an update's picture's renditions. Safe to run twice; a picture replaced meanwhile wins."""
+    update = PetitionUpdate.objects.filter(pk=update_id).select_related("petition").first()
+    if update is None or not update.image:
+        return
+    source_name = update.image.name
+    if renditions_current(update.renditions, source_name):
+        return
+    stored = renditions_store(update.image)
+    if PetitionUpdate.objects.filter(pk=update_id, image=source_name).update(renditions=stored) and update.published_at:
+        selectors.petition_public_changed(petition=update.petition)

@@ -47,10 +47,19 @@ def organise_updates(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             messages.success(request, _("Milestones saved."))
             return redirect("petitions:organise_updates", slug=petition.slug)
-    form = UpdateForm(None if setting_milestones else (request.POST or None))
+    form = UpdateForm(None if setting_milestones else (request.POST or None), request.FILES or None)
+    del form.fields["remove_image"]  # a new update has no picture to remove
     if request.method == "POST" and not setting_milestones and form.is_valid():
+        data = form.cleaned_data
         try:
-            made = updates.petition_update_create(petition=petition, by=request.user, **form.cleaned_data)
+            made = updates.petition_update_create(
+                petition=petition,
+                by=request.user,
+                title=data["title"],
+                body=data["body"],
+                image=data["image"],
+                image_alt=data["image_alt"],
+            )
         except updates.UpdateInvalid as exc:
             _form_errors(form, exc)
         else:
@@ -66,7 +75,10 @@ def organise_updates(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def organise_update(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     petition, update, role = _member_update(request, slug, number, with_role=True)
-    form = UpdateForm(request.POST or None, initial={"title": update.title, "body": update.body})
+    form = UpdateForm(request.POST or None, request.FILES or None,
+                      initial={"title": update.title, "body": update.body, "image_alt": update.image_alt})  # fmt: skip
+    if not update.image:
+        del form.fields["remove_image"]
     if request.method == "POST" and form.is_valid():
         try:
             updates.petition_update_edit(update=update, **form.cleaned_data)

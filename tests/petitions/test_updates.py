@@ -168,3 +168,37 @@ def test_the_list_page_keeps_its_query_count(client, petition, django_assert_max
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(reverse("petitions:updates", args=[petition.slug]))
     assert response.content.count(b'class="update"') == 11
+
+
+def test_an_update_may_carry_a_picture_cleaned_rendered_and_described(client, petition, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from petitions.services.updates import petition_update_image_render
+    from tests.factories import image_upload
+
+    settings.MEDIA_ROOT = tmp_path
+    organiser = organiser_of(petition, role=MembershipRole.ORGANISER)
+    client.force_login(organiser)
+    url = reverse("petitions:organise_updates", args=[petition.slug])
+    data = {"title": "At the shareholders' meeting", "body": "<p>We asked our question.</p>"}
+    response = client.post(url, {**data, "image": image_upload()})
+    assert response.status_code == 400 and "Describe the picture" in response.content.decode()
+    fake = SimpleUploadedFile("photo.jpg", b"<script>not a picture</script>", content_type="image/jpeg")
+    response = client.post(url, {**data, "image": fake, "image_alt": "A hall"})
+    assert response.status_code == 400 and not PetitionUpdate.objects.exists()
+    response = client.post(url, {**data, "image": image_upload(), "image_alt": "A full hall"})
+    assert response.status_code == 302
+    update = PetitionUpdate.objects.get()
+    assert update.image and update.image_alt == "A full hall" and update.renditions == []
+    petition_update_image_render(update_id=update.pk)  # the worker's task
+    update.refresh_from_db()
+    assert {r["format"] for r in update.renditions} == {"webp", "jpeg"}
+    petition_update_publish(update=update)
+    page = Client().get(update.get_absolute_url()).content.decode()
+    assert 'alt="A full hall"' in page and "image/webp" in page
+
+    edit = reverse("petitions:organise_update", args=[petition.slug, update.number])
+    assert client.post(edit, {**data, "image_alt": "", "remove_image": ""}).status_code == 400  # still a picture
+    assert client.post(edit, {**data, "image_alt": "", "remove_image": "on"}).status_code == 302
+    update.refresh_from_db()
+    assert not update.image and update.image_alt == "" and update.renditions == []
