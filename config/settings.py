@@ -552,6 +552,8 @@ if VIGIL_DELIVERY_LINK_MAX_AGE_DAYS >= VIGIL_DELIVERED_FILE_EXPIRY_DAYS:
 VIGIL_DELIVERY_UPDATE_BATCH = env_int("VIGIL_DELIVERY_UPDATE_BATCH", 500)
 # Shareholders' proof documents: a PDF or an image, at most this size.
 VIGIL_PROOF_MAX_BYTES = env_int("VIGIL_PROOF_MAX_BYTES", 5 * 1024 * 1024)
+# The decision maker's response, uploaded by the organisers as a PDF: at most this size.
+VIGIL_RESPONSE_DOCUMENT_MAX_BYTES = env_int("VIGIL_RESPONSE_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
 # The public sign-on form: sign-ons accepted per client address, and the margin above the largest file the form
 # accepts before a request is refused (413) without its body being read.
 VIGIL_SIGNON_RATE_PER_IP = env_str("VIGIL_SIGNON_RATE_PER_IP", "10/h")

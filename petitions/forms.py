@@ -304,6 +304,12 @@ class ResponseForm(forms.Form):
     answered_on = forms.DateField(label=_("Date of the answer"), widget=forms.DateInput(attrs={"type": "date"}))
     text = forms.CharField(label=_("The response"), widget=forms.Textarea(attrs={"rows": 12}))
     link = forms.URLField(label=_("Link to the original"), required=False, max_length=500, assume_scheme="https")
+    document = forms.FileField(
+        label=_("The response as a PDF"),
+        required=False,
+        help_text=_("Optional: the letter itself, shown for download beside the response."),
+    )
+    remove_document = forms.BooleanField(label=_("Remove the PDF"), required=False)
 
 
 class ThresholdsForm(forms.Form):

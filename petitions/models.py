@@ -92,6 +92,9 @@ class Petition(models.Model):
     response_by = models.CharField(max_length=200, blank=True, editable=False)
     response_on = models.DateField(null=True, blank=True, editable=False)
     response_link = models.URLField(max_length=500, blank=True, editable=False)
+    # The response as a PDF, if the organisers uploaded it: a private file (core.storage.private_storage), served
+    # by the petition's own view while the petition is public.
+    response_document = models.CharField(max_length=300, blank=True, editable=False)
     response_recorded_at = models.DateTimeField(null=True, blank=True, editable=False)
     # True while the petition has a webhook endpoint switched on: its events (core.Event) are written only then.
     sends_events = models.BooleanField(default=False, editable=False)

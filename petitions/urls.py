@@ -21,6 +21,7 @@ urlpatterns = [
     path("petitions/<slug:slug>/resend/", signing.signature_resend, name="resend"),
     path("petitions/<slug:slug>/revisions/", public.petition_revisions, name="revisions"),
     path("petitions/<slug:slug>/updates/", updates.petition_updates, name="updates"),
+    path("petitions/<slug:slug>/response.pdf", updates.petition_response_document, name="response_document"),
     path("petitions/<slug:slug>/updates/rss/", updates_rss, name="updates_rss"),
     path("petitions/<slug:slug>/updates/atom/", updates_atom, name="updates_atom"),
     path("petitions/<slug:slug>/updates/<int:number>/", updates.petition_update, name="update"),

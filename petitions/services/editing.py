@@ -88,7 +88,7 @@ def _slug_save(petition: Petition) -> None:
 
 STATE_FIELDS = ("status", "opened_at", "closed_at", "delivered_at", "archived_at", "signers_anonymised_at",
                 "sends_events", "outcome", "outcome_note", "outcome_at", "response_text", "response_by",
-                "response_on", "response_link", "response_recorded_at")  # fmt: skip
+                "response_on", "response_link", "response_recorded_at", "response_document")  # fmt: skip
 
 
 def petition_save(*, petition: Petition, by=None, now: datetime | None = None) -> Petition:

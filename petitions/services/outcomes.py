@@ -2,14 +2,18 @@
 (a banner, the answer in full) and beside the articles about it. Separate from the lifecycle: a closed petition
 may have won, been answered, or neither; an open one may already have won."""
 
+import uuid
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.core.files.base import ContentFile
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import strip_tags
 
 from core.sanitize import sanitize_article_html
+from core.storage import private_storage
 from petitions import selectors
 from petitions.models import Petition, PetitionOutcome, PetitionStatus, PetitionUpdate, UpdateKind
 from petitions.services.errors import PetitionError, PetitionStateError
@@ -50,10 +54,37 @@ def petition_outcome_set(*, petition: Petition, outcome: str, note: str = "", no
     selectors.petition_public_changed(petition=petition)
 
 
+def _document_check(document) -> bytes:
+    """The uploaded response: a whole PDF, by its content, within VIGIL_RESPONSE_DOCUMENT_MAX_BYTES."""
+    cap = settings.VIGIL_RESPONSE_DOCUMENT_MAX_BYTES
+    too_big = f"The document is over {cap // (1024 * 1024)} MB: link to it instead."
+    if getattr(document, "size", 0) > cap:
+        raise OutcomeInvalid({"document": too_big})
+    document.seek(0)
+    content = document.read(cap + 1)
+    if len(content) > cap:
+        raise OutcomeInvalid({"document": too_big})
+    if not content.startswith(b"%PDF-"):
+        raise OutcomeInvalid({"document": "The document must be a PDF. For a web page, give its link."})
+    if b"%%EOF" not in content[-2048:]:
+        raise OutcomeInvalid({"document": "This PDF is damaged or incomplete. Save it again and upload it."})
+    return content
+
+
 def petition_response_record(
-    *, petition: Petition, text: str, answered_by: str, answered_on: date, link: str = "", now: datetime | None = None
+    *,
+    petition: Petition,
+    text: str,
+    answered_by: str,
+    answered_on: date,
+    link: str = "",
+    document=None,
+    remove_document: bool = False,
+    now: datetime | None = None,
 ) -> None:
-    """Record (or correct) the decision maker's answer. A petition with no outcome yet gets "response received"."""
+    """Record (or correct) the decision maker's answer, with the response itself as a PDF if given (`document`, an
+    upload; it replaces the one before, which `remove_document` removes). A petition with no outcome yet gets
+    "response received"."""
     _require_public(petition)
     now = now or timezone.now()
     text, answered_by, link = sanitize_article_html(text or "").strip(), answered_by.strip(), link.strip()
@@ -70,9 +101,19 @@ def petition_response_record(
         errors["link"] = "A link starts with https://."
     if errors:
         raise OutcomeInvalid(errors)
+    content = _document_check(document) if document else None
     changes = {"response_text": text, "response_by": answered_by[:200], "response_on": answered_on,
                "response_link": link[:500], "response_recorded_at": now}  # fmt: skip
+    before = Petition.objects.filter(pk=petition.pk).values_list("response_document", flat=True).get()
+    if content is not None:
+        # Written whole under a new name, then pointed at; the one it replaces goes after.
+        name = f"responses/{petition.pk}/{uuid.uuid4().hex}.pdf"
+        changes["response_document"] = private_storage().save(name, ContentFile(content))
+    elif remove_document:
+        changes["response_document"] = ""
     Petition.objects.filter(pk=petition.pk).update(**changes)
+    if before and "response_document" in changes:
+        private_storage().delete(before)
     Petition.objects.filter(pk=petition.pk, outcome="").update(outcome=PetitionOutcome.RESPONDED, outcome_at=now)
     selectors.petition_public_changed(petition=petition)
 

@@ -2,15 +2,16 @@
 the page where organisers record the outcome and the decision maker's response."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import pagecache
+from core.storage import private_storage
 from petitions import selectors
 from petitions.forms import OutcomeForm, ResponseForm, ThresholdsForm, UpdateForm
-from petitions.models import MembershipRole, PetitionUpdate
+from petitions.models import MembershipRole, Petition, PetitionUpdate
 from petitions.services import mailings, outcomes, thresholds, updates
 from petitions.services.errors import PetitionStateError
 from petitions.views.organise import organiser_view
@@ -180,6 +181,7 @@ def organise_outcome(request: HttpRequest, slug: str) -> HttpResponse:
                                initial={"outcome": petition.outcome, "note": petition.outcome_note})  # fmt: skip
     response_form = ResponseForm(
         request.POST if which == "response" else None,
+        request.FILES if which == "response" else None,
         initial={"answered_by": petition.response_by, "answered_on": petition.response_on,
                  "text": petition.response_text, "link": petition.response_link},
     )  # fmt: skip
@@ -198,5 +200,24 @@ def organise_outcome(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             messages.success(request, _("Saved: it is on the petition's page."))
             return redirect("petitions:organise_outcome", slug=petition.slug)
+    if not petition.response_document:
+        del response_form.fields["remove_document"]
     context = {"petition": petition, "outcome_form": outcome_form, "response_form": response_form}
     return render(request, "petitions/organise/outcome.html", context, status=400 if form and form.errors else 200)
+
+
+@require_GET
+def petition_response_document(request: HttpRequest, slug: str) -> FileResponse:
+    """The decision maker's response as the organisers uploaded it (a PDF), while the petition is public."""
+    petition = selectors.petition_public(slug=slug)
+    name = Petition.objects.filter(pk=petition.pk).values_list("response_document", flat=True).first()
+    if not name:
+        raise Http404("This petition's response has no document.")
+    try:
+        handle = private_storage().open(name, "rb")
+    except (FileNotFoundError, OSError) as exc:
+        raise Http404("The document is no longer here.") from exc
+    response = FileResponse(handle, as_attachment=True, filename=f"{petition.slug}-response.pdf",
+                            content_type="application/pdf")  # fmt: skip
+    response["Cache-Control"] = "public, max-age=300"
+    return response

@@ -121,3 +121,43 @@ def test_the_page_shows_a_refusal_at_its_field(client, petition):
                            {"form": "outcome", "outcome": "no_response"})  # fmt: skip
     assert response.status_code == 400
     assert "close it before" in response.content.decode()
+
+
+def test_the_response_may_come_as_a_pdf_kept_privately_and_offered_for_download(client, petition, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from core.storage import private_storage
+
+    settings.VIGIL_PRIVATE_ROOT = tmp_path / "private"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.VIGIL_RESPONSE_DOCUMENT_MAX_BYTES = 2048
+    client.force_login(organiser_of(petition))
+    url = reverse("petitions:organise_outcome", args=[petition.slug])
+    form = {"form": "response", "answered_by": "The CEO", "answered_on": "2026-11-20", "text": "<p>No.</p>"}
+    pdf = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+    def upload(content: bytes, name: str = "reply.pdf"):
+        return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+    for content, message in [(b"<html>not a pdf</html>", "must be a PDF"), (pdf[:20], "damaged or incomplete"),
+                             (pdf + b" " * 3000, "over 0 MB")]:  # fmt: skip
+        response = client.post(url, {**form, "document": upload(content)})
+        assert response.status_code == 400 and message in response.content.decode(), message
+    assert client.post(url, {**form, "document": upload(pdf)}).status_code == 302
+    petition.refresh_from_db()
+    first = petition.response_document
+    assert first.startswith(f"responses/{petition.pk}/") and private_storage().exists(first)
+    assert not any((tmp_path / "media").rglob("*.pdf"))  # never among the public files
+    download = Client().get(reverse("petitions:response_document", args=[petition.slug]))
+    assert download.status_code == 200 and download["Content-Type"] == "application/pdf"
+    assert b"".join(download.streaming_content) == pdf
+    page = Client().get(petition.get_absolute_url()).content.decode()
+    assert reverse("petitions:response_document", args=[petition.slug]) in page
+
+    assert client.post(url, {**form, "document": upload(pdf.replace(b"1.7", b"1.6"))}).status_code == 302
+    petition.refresh_from_db()
+    assert petition.response_document != first and not private_storage().exists(first)  # the old one went
+    assert client.post(url, {**form, "remove_document": "on"}).status_code == 302
+    petition.refresh_from_db()
+    assert petition.response_document == ""
+    assert Client().get(reverse("petitions:response_document", args=[petition.slug])).status_code == 404
