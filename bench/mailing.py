@@ -9,17 +9,18 @@ Method
   worker of 2 processes and beat; e-mail handed to Django's dummy backend, so the rate is Vigil's, not a mail
   server's). The first --audience confirmed signatures of the demo petition agree to hear from the organisers, no
   other does.
-- Baseline: the surge benchmark's own load generator runs its `petition` phase (GET the petition page as new
+- Loads: the surge benchmark's own load generator runs its `petition` phase (GET the petition page as new
   visitors) and its `flow` phase (sign as a new signer, the thanks page, the confirmation page and its button),
-  --seconds each, --clients at once.
-- Then one update is written, published, asked for by one owner and approved by another (the services the
-  organiser pages call). The worker queues it; the pump sends it.
-- With the mailing: the same two phases at once after the approval, while it is queued and sent. The run checks
-  that the mailing was still going out when they ended.
-- Reported: approval to the last message queued (seconds); the worker processes' resident memory before the
-  mailing and its peak while queueing and sending (sampled every 0.1 s from /proc, VmRSS, each process); messages
-  per second from the first message sent to the last; the number of messages, of distinct signers and of rows sent
-  more than once; and the page's and the flow's rates with the mailing against without, same run.
+  --seconds each, --clients at once; each load's signers are new people.
+- Rounds: a load without a mailing; then, --rounds times, a mailing and a load at once, followed by a load without
+  one once every message of the mailing is sent. A mailing: one update written, published, asked for by one owner
+  and approved by another (the services the organiser pages call); the worker queues it, the pump sends it; the run
+  reports how many of its messages were sent when the load ended (it was still going out).
+- Reported per mailing: approval to the last message queued (seconds); the worker processes' resident memory
+  before and at peak (sampled every 0.1 s from /proc, VmRSS, each process); messages per second from the first
+  message sent to the last; messages, distinct signers and signers with more than one message. Then each load
+  with a mailing against the mean of the loads without one just before and after it (the machine drifts within a
+  run): the page's requests/s, signatures/s and complete flows/s.
 """
 
 import argparse
