@@ -2,9 +2,9 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import JobRowAdmin
+from core.admin import JobRowAdmin, RecordAdmin
 from petitions.forms import PetitionForm
-from petitions.models import Petition, PetitionMembership, PetitionRevision, PetitionUpdate
+from petitions.models import Petition, PetitionMembership, PetitionRevision, PetitionUpdate, UpdateMailing
 from petitions.services.editing import petition_create, petition_save
 from petitions.services.errors import PetitionStateError
 from petitions.services.lifecycle import TRANSITIONS
@@ -92,7 +92,19 @@ class PetitionUpdateAdmin(JobRowAdmin):
     """Written and published by the petition's organisers on their pages (where the text is cleaned and the webhooks
     told); staff read them here, and can remove one."""
 
-    list_display = ["title", "petition", "number", "published_at", "created_by"]
-    list_filter = [("published_at", admin.EmptyFieldListFilter)]
+    list_display = ["title", "petition", "number", "kind", "published_at", "created_by"]
+    list_filter = [("published_at", admin.EmptyFieldListFilter), "kind"]
     search_fields = ["title", "petition__title"]
     list_select_related = ["petition", "created_by"]
+
+
+@admin.register(UpdateMailing)
+class UpdateMailingAdmin(RecordAdmin):
+    """Updates e-mailed to signers: who asked, who approved, and how it went. Asked for, approved and stopped on the
+    organisers' pages (the four-eyes rule and the weekly limit live in the service)."""
+
+    list_display = ["update", "petition", "state", "requested_by", "approved_by", "approved_at", "audience", "sent",
+                    "withheld", "failed", "finished_at"]  # fmt: skip
+    list_filter = ["state"]
+    search_fields = ["update__title", "petition__title"]
+    list_select_related = ["update", "petition", "requested_by", "approved_by"]

@@ -317,3 +317,21 @@ def test_the_response_and_a_victory_are_drafted_as_updates_and_may_be_mailed_lon
     assert update_mailing_approve(mailing=mailing, by=owner)
     update_mailing_queue(mailing_id=mailing.pk)
     assert [m.to for m in _send_all()] == [[signer.email]]
+
+
+def test_staff_read_mailings_in_the_admin_and_change_none(petition, team):
+    from accounts.roles import ORGANISERS
+    from tests.factories import staff_user
+
+    staff = staff_user(ORGANISERS)
+    staff.is_staff = staff.is_superuser = True
+    staff.save()
+    admin_client = Client()
+    admin_client.force_login(staff)
+    _signers(petition, 2)
+    mailing = _approved(petition, team)
+    listing = admin_client.get(reverse("admin:petitions_updatemailing_changelist"))
+    assert listing.status_code == 200 and "We met the CEO" in listing.content.decode()
+    change = admin_client.get(reverse("admin:petitions_updatemailing_change", args=[mailing.pk]))
+    assert change.status_code == 200 and 'name="state"' not in change.content.decode()
+    assert admin_client.post(reverse("admin:petitions_updatemailing_delete", args=[mailing.pk])).status_code == 403
