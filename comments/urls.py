@@ -12,6 +12,7 @@ urlpatterns = [
     path("comments/<int:pk>/delete/", readers.comment_delete, name="delete"),
     path("comments/<int:pk>/flag/", readers.comment_flag, name="flag"),
     path("comments/settings/", readers.preferences, name="preferences"),
+    path("comments/settings/my-data.json", readers.reader_data_download, name="reader_data"),
     path("comments/unsubscribe/<str:token>/", readers.unsubscribe, name="unsubscribe"),
     path("moderation/", moderation.moderation_queue, name="moderation_queue"),
     path("moderation/act/", moderation.moderation_act, name="moderation_act"),

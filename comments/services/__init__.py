@@ -4,5 +4,6 @@
 - moderation.py: moderators' decisions (approve, remove, suspend, reverse) and their audit
 - notices.py: reply notices by e-mail, readers' preferences, unsubscribing
 - counts.py: rebuilding comment, reply and flag counts
+- reader_data.py: a reader's own comments and flags, as a file to download
 - errors.py: what they raise
 """

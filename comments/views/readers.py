@@ -3,8 +3,9 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -17,7 +18,7 @@ from comments.forms import (
     PreferencesForm,
 )
 from comments.models import Comment, CommentState
-from comments.services import errors, notices, writing
+from comments.services import errors, notices, reader_data, writing
 from core import pagecache
 
 MODERATE = "comments.moderate_comment"
@@ -247,6 +248,18 @@ def preferences(request: HttpRequest) -> HttpResponse:
     else:
         form = PreferencesForm(initial={"reply_notices": notices.reply_notices_wanted(user=request.user)})
     return render(request, "comments/preferences.html", {"form": form})
+
+
+@require_GET
+@login_required
+def reader_data_download(request: HttpRequest) -> JsonResponse:
+    """Everything the signed-in reader wrote (comments, flags), as a JSON file to keep."""
+    data = reader_data.reader_data_export(user=request.user)
+    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    stamp = timezone.now().strftime("%Y-%m-%d")
+    response["Content-Disposition"] = f'attachment; filename="vigil-my-comments-{stamp}.json"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @csrf_exempt  # the signed token is the proof; mail clients' one-click unsubscribe posts without a session
