@@ -11,14 +11,15 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from accounts.models import User
-from accounts.roles import MODERATORS
+from accounts.roles import EDITORS, MODERATORS
 from articles.models import Article
 from comments.models import (
     PATH_WIDTH,
@@ -74,6 +75,7 @@ class DisplayComment:
     can_flag: bool = False
     flagged_by_viewer: bool = False
     author_name: str = ""
+    author_badge: str = ""  # "Moderator" or "Editor": the site's own staff, marked on what they write
     url: str = ""  # the permalink, with its anchor
     reply_url: str = ""
     flag_url: str = ""
@@ -88,6 +90,16 @@ class DiscussionPage:
     comments: list[DisplayComment]
     sort: str
     sorts: list[tuple[str, str]] = field(default_factory=list)
+
+
+# The staff role shown beside a comment's author, read in the same query as the comments (a moderator who is also an
+# editor is shown as the moderator).
+STAFF_BADGES = {MODERATORS: _lazy("Moderator"), EDITORS: _lazy("Editor")}
+
+
+def _with_staff_role(comments):
+    memberships = User.groups.through.objects.filter(user_id=OuterRef("author_id"), group__name__in=list(STAFF_BADGES))
+    return comments.annotate(author_staff_role=Subquery(memberships.order_by("-group__name").values("group__name")[:1]))
 
 
 def _author_name(comment: Comment) -> str:
@@ -146,6 +158,7 @@ def _prepare(
             is_own=own,
             is_target=row.pk == target_id,
             author_name=_author_name(row) if show_body else "",
+            author_badge=str(STAFF_BADGES.get(getattr(row, "author_staff_role", None), "")) if show_body else "",
             url=permalink.format(row.pk) + f"#{row.anchor}",
         )
         created = timezone.localtime(row.created_at)
@@ -205,7 +218,9 @@ def discussion_page(
     page = Paginator(roots.only("pk"), settings.VIGIL_COMMENTS_THREADS_PER_PAGE).get_page(page_number)
     root_ids = [root.pk for root in page.object_list]
     rows = (
-        list(Comment.objects.filter(root_id__in=root_ids).select_related("author").order_by("path")) if root_ids else []
+        list(_with_staff_role(Comment.objects.filter(root_id__in=root_ids)).select_related("author").order_by("path"))
+        if root_ids
+        else []
     )
     position = {root_id: index for index, root_id in enumerate(root_ids)}
     rows.sort(key=lambda row: position[row.root_id])  # stable: path order kept inside each thread
@@ -236,8 +251,10 @@ def comment_in_context(*, comment_id: int, viewer, now: datetime | None = None) 
     if comment is None or comment.path is None or not (comment.article.is_public(now=now) or can_preview):
         raise Http404("No comment at this address.")
     rows = list(
-        Comment.objects.filter(
-            Q(pk__in=path_ancestor_ids(comment.path)) | Q(root_id=comment.root_id, path__startswith=comment.path)
+        _with_staff_role(
+            Comment.objects.filter(
+                Q(pk__in=path_ancestor_ids(comment.path)) | Q(root_id=comment.root_id, path__startswith=comment.path)
+            )
         )
         .select_related("author")
         .order_by("path")

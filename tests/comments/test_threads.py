@@ -1,10 +1,12 @@
 """Threads: storage order, display depth, permalinks, sorting, paging by thread, and constant queries."""
 
+import re
 import threading
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from comments.models import Comment, path_segment
 from comments.selectors import discussion_page, path_ancestor_ids
@@ -185,3 +187,19 @@ def test_comment_counts_show_on_article_pages_and_lists_without_a_query_per_arti
     assert article.comment_count == 2
     assert "2 comments" in client.get(article.get_absolute_url()).content.decode()
     assert "2 comments" in client.get("/news/").content.decode()
+
+
+def test_comments_by_moderators_and_editors_carry_a_staff_badge_and_readers_do_not(client, article, reader, moderator):
+    from accounts.roles import EDITORS
+    from tests.factories import staff_user
+
+    editor = staff_user(EDITORS)
+    editor.display_name = "The editor"
+    editor.save()
+    post(article=article, author=reader, text="A reader's view.")
+    post(article=article, author=moderator, text="Please keep it civil.")
+    post(article=article, author=editor, text="We have corrected the article.")
+    page = client.get(reverse("comments:discussion", args=[article.slug])).content.decode()
+    badges = re.findall(r'comment__author"[^>]*>([^<]+)</span>(?: <span class="comment__badge">([^<]+)</span>)?', page)
+    assert (reader.public_name, "") in badges
+    assert (moderator.public_name, "Moderator") in badges and ("The editor", "Editor") in badges
