@@ -606,6 +606,8 @@ CELERY_BEAT_SCHEDULE = {
     "petitions-thresholds": {"task": "petitions.tasks.petition_thresholds_handle_task", "schedule": 300.0},
     # Mailings whose queueing lost its worker, queued again; and the reports of mailings that have finished.
     "petitions-mailings-sweep": {"task": "petitions.tasks.update_mailings_sweep_task", "schedule": 60.0},
+    # Organisers told of a burst of signatures from one address or domain (VIGIL_SIGNATURE_BURST_THRESHOLD an hour).
+    "petitions-bursts-alert": {"task": "petitions.tasks.petition_bursts_alert_task", "schedule": 300.0},
     "petitions-anonymise-due": {"task": "petitions.tasks.petitions_anonymise_due_task", "schedule": 6 * 3600.0},
     # deliverables
     "deliverables-expire": {"task": "deliverables.tasks.packet_exports_expire_task", "schedule": 3600.0},

@@ -356,3 +356,25 @@ class UpdateMailing(models.Model):
     def key(self) -> str:
         """What its outbox messages carry as `mailing`."""
         return f"update:{self.update_id}"
+
+
+class BurstAlert(models.Model):
+    """Organisers were told that one hashed address or one e-mail domain passed VIGIL_SIGNATURE_BURST_THRESHOLD
+    signatures on their petition within one hour: once per source and hour (the unique constraint)."""
+
+    petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="burst_alerts")
+    kind = models.CharField(max_length=6, choices=[("ip", _("address")), ("domain", _("e-mail domain"))])
+    # The hashed address (never the address) or the domain.
+    value = models.CharField(max_length=253)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-window_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["petition", "kind", "value", "window_start"], name="burst_alert_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} from {self.kind} {self.value[:12]} on {self.petition_id}"

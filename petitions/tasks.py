@@ -4,6 +4,7 @@ from celery import shared_task
 from django.conf import settings
 
 from core.jobs import TRANSIENT_ERRORS, enqueue_later
+from petitions.services.alerts import petition_bursts_alert
 from petitions.services.editing import petition_image_render
 from petitions.services.lifecycle import petitions_anonymise_due, petitions_lifecycle_due
 from petitions.services.mailings import update_mailing_queue, update_mailings_sweep
@@ -46,6 +47,11 @@ def update_mailing_queue_task(mailing_id: int) -> None:
     if update_mailing_queue(mailing_id=mailing_id):
         pause = settings.VIGIL_UPDATE_MAILING_BATCH / settings.VIGIL_UPDATE_MAILING_QUEUE_RATE
         enqueue_later(pause, "petitions.tasks.update_mailing_queue_task", mailing_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def petition_bursts_alert_task() -> int:
+    return petition_bursts_alert()
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -131,13 +131,16 @@ def signature_sources(*, petition_id: int, limit: int = 10) -> dict[str, list[di
     }
 
 
-def signature_bursts(*, petition_id: int, now: datetime | None = None, days: int = 7) -> list[dict]:
-    """Hours in which one hashed address or one (uncommon) e-mail domain gave many signatures."""
+def signature_bursts(
+    *, petition_id: int, now: datetime | None = None, days: int = 7, hours: int | None = None
+) -> list[dict]:
+    """Hours in which one hashed address or one (uncommon) e-mail domain gave many signatures, over the last `days`
+    (or `hours`)."""
     now = now or timezone.now()
     threshold = settings.VIGIL_SIGNATURE_BURST_THRESHOLD
     base = Signature.objects.filter(
         petition_id=petition_id,
-        created_at__gte=now - timedelta(days=days),
+        created_at__gte=now - (timedelta(hours=hours) if hours else timedelta(days=days)),
         state__in=[SignatureState.PENDING, SignatureState.CONFIRMED],
     ).order_by()
     bursts = []
