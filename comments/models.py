@@ -86,6 +86,11 @@ class Comment(models.Model):
     open_flag_count = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
+    # Picked by a moderator to show first, with a mark (comments.services.moderation.comment_feature).
+    featured_at = models.DateTimeField(null=True, blank=True, editable=False)
+    featured_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
 
     objects = CommentQuerySet.as_manager()
 
@@ -99,6 +104,9 @@ class Comment(models.Model):
             ),
         ]
         indexes = [
+            models.Index(
+                fields=["article", "-featured_at"], condition=Q(featured_at__isnull=False), name="comment_featured_idx"
+            ),
             models.Index(fields=["article", "path"], name="comment_article_path_idx"),
             models.Index(fields=["root", "path"], name="comment_root_path_idx"),
             models.Index(
@@ -237,6 +245,8 @@ class ModerationActionKind(models.TextChoices):
     BAN = "ban", _("Banned the author")
     HIDE_ALL = "hide_all", _("Hid all of an account's comments")
     RESTORE = "restore", _("Reversed a decision")
+    FEATURE = "feature", _("Featured a comment")
+    UNFEATURE = "unfeature", _("Stopped featuring a comment")
 
 
 class ModerationAction(models.Model):

@@ -76,6 +76,7 @@ class DisplayComment:
     flagged_by_viewer: bool = False
     author_name: str = ""
     author_badge: str = ""  # "Moderator" or "Editor": the site's own staff, marked on what they write
+    featured: bool = False
     url: str = ""  # the permalink, with its anchor
     reply_url: str = ""
     flag_url: str = ""
@@ -90,6 +91,7 @@ class DiscussionPage:
     comments: list[DisplayComment]
     sort: str
     sorts: list[tuple[str, str]] = field(default_factory=list)
+    featured: list[Comment] = field(default_factory=list)  # picked by moderators, shown first
 
 
 # The staff role shown beside a comment's author, read in the same query as the comments (a moderator who is also an
@@ -159,6 +161,7 @@ def _prepare(
             is_target=row.pk == target_id,
             author_name=_author_name(row) if show_body else "",
             author_badge=str(STAFF_BADGES.get(getattr(row, "author_staff_role", None), "")) if show_body else "",
+            featured=row.featured_at is not None and row.state == CommentState.VISIBLE,
             url=permalink.format(row.pk) + f"#{row.anchor}",
         )
         created = timezone.localtime(row.created_at)
@@ -227,7 +230,12 @@ def discussion_page(
     items = _prepare(rows, viewer=viewer, article=article, now=now)
     _mark_viewer_flags(items, viewer=viewer)
     sorts = [("oldest", _("Oldest first")), ("newest", _("Newest first")), ("replies", _("Most replies"))]
-    return DiscussionPage(article=article, page=page, comments=items, sort=sort, sorts=sorts)
+    featured = list(
+        Comment.objects.filter(article=article, featured_at__isnull=False, state=CommentState.VISIBLE)
+        .select_related("author")
+        .order_by("-featured_at")[: settings.VIGIL_COMMENTS_FEATURED_SHOWN]
+    )
+    return DiscussionPage(article=article, page=page, comments=items, sort=sort, sorts=sorts, featured=featured)
 
 
 def path_ancestor_ids(path: str) -> list[int]:

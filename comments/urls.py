@@ -11,6 +11,7 @@ urlpatterns = [
     path("comments/<int:pk>/edit/", readers.comment_edit, name="edit"),
     path("comments/<int:pk>/delete/", readers.comment_delete, name="delete"),
     path("comments/<int:pk>/flag/", readers.comment_flag, name="flag"),
+    path("comments/<int:pk>/feature/", moderation.comment_feature, name="feature"),
     path("comments/settings/", readers.preferences, name="preferences"),
     path("comments/settings/my-data.json", readers.reader_data_download, name="reader_data"),
     path("comments/unsubscribe/<str:token>/", readers.unsubscribe, name="unsubscribe"),

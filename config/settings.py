@@ -365,6 +365,7 @@ VIGIL_COMMENTS_FLAG_THRESHOLD = env_int("VIGIL_COMMENTS_FLAG_THRESHOLD", 3)
 # A new account's first N comments wait for a moderator's approval (0: none are held).
 VIGIL_COMMENTS_HOLD_FIRST = env_int("VIGIL_COMMENTS_HOLD_FIRST", 1)
 VIGIL_COMMENTS_EDIT_WINDOW_SECONDS = env_int("VIGIL_COMMENTS_EDIT_WINDOW_SECONDS", 15 * 60)
+VIGIL_COMMENTS_FEATURED_SHOWN = env_int("VIGIL_COMMENTS_FEATURED_SHOWN", 5)  # featured comments above a discussion
 VIGIL_COMMENTS_MAX_LENGTH = env_int("VIGIL_COMMENTS_MAX_LENGTH", 5000)
 # Replies deeper than this show at this depth, "in reply to NAME"; the storage limit is far deeper.
 VIGIL_COMMENTS_DISPLAY_DEPTH = env_int("VIGIL_COMMENTS_DISPLAY_DEPTH", 6)

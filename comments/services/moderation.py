@@ -1,4 +1,5 @@
-"""What moderators do: approve, remove, suspend, ban, hide an account's comments, and reverse any of it.
+"""What moderators do: approve, remove, suspend, ban, hide an account's comments, feature a comment, and reverse any
+of it.
 
 Every decision writes a ModerationAction (who, what, which comment or account, why, when) in the same transaction as
 the change itself, with what the comment was before, so that `moderation_action_reverse` can put it back; the
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -234,6 +236,8 @@ def _reverse_one(*, action: ModerationAction, actor: User, reason: str, now: dat
         Suspension.objects.filter(pk=action.suspension_id, lifted_at__isnull=True).update(
             lifted_at=now, lifted_by=actor
         )
+    elif action.action in (ModerationActionKind.FEATURE, ModerationActionKind.UNFEATURE):
+        _reverse_feature(action=action)
     elif action.action == ModerationActionKind.HIDE_ALL:
         for member in action.members.filter(reversed_at__isnull=True).order_by("pk"):
             _reverse_one(action=member, actor=actor, reason=reason, now=now)
@@ -248,6 +252,44 @@ def _reverse_one(*, action: ModerationAction, actor: User, reason: str, now: dat
     )
     ModerationAction.objects.filter(pk=action.pk).update(reversed_by=actor, reversed_at=now)
     return restore
+
+
+@transaction.atomic
+def comment_feature(*, comment: Comment, actor: User, featured: bool = True, now: datetime | None = None):
+    """Feature a visible comment (shown first in its discussion, with a mark), or stop featuring it; on record and
+    reversible like any decision."""
+    _require_moderator(actor)
+    now = now or timezone.now()
+    locked = Comment.objects.select_for_update().select_related("article").get(pk=comment.pk)
+    if featured and locked.state != CommentState.VISIBLE:
+        raise ModerationError(_("Only a visible comment can be featured."))
+    if featured == (locked.featured_at is not None):
+        raise ModerationError(
+            _("This comment is featured already.") if featured else _("This comment is not featured.")
+        )
+    action = ModerationAction.objects.create(
+        actor=actor,
+        action=ModerationActionKind.FEATURE if featured else ModerationActionKind.UNFEATURE,
+        comment=locked,
+        target_user_id=locked.author_id,
+        previous={"featured_at": locked.featured_at.isoformat() if locked.featured_at else None,
+                  "featured_by": locked.featured_by_id},
+        created_at=now,
+    )  # fmt: skip
+    Comment.objects.filter(pk=locked.pk).update(
+        featured_at=now if featured else None, featured_by=actor if featured else None
+    )
+    pagecache.content_changed(*comment_discussion_scopes(locked))
+    return action
+
+
+def _reverse_feature(*, action: ModerationAction) -> None:
+    previous = action.previous.get("featured_at")
+    comment = Comment.objects.select_for_update().select_related("article").get(pk=action.comment_id)
+    Comment.objects.filter(pk=comment.pk).update(
+        featured_at=parse_datetime(previous) if previous else None, featured_by_id=action.previous.get("featured_by")
+    )
+    pagecache.content_changed(*comment_discussion_scopes(comment))
 
 
 @transaction.atomic

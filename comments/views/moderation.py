@@ -79,6 +79,22 @@ def moderation_act(request: HttpRequest) -> HttpResponse:
     return redirect(back)
 
 
+@require_POST
+@moderator_required
+def comment_feature(request: HttpRequest, pk: int) -> HttpResponse:
+    """Feature a comment from its own page, or stop featuring it."""
+    comment = get_object_or_404(Comment, pk=pk)
+    featured = bool(request.POST.get("featured"))
+    try:
+        moderation.comment_feature(comment=comment, actor=request.user, featured=featured)
+    except errors.CommentError as exc:
+        messages.warning(request, str(exc))
+    else:
+        messages.success(request, _("Featured: it is shown first in its discussion.") if featured
+                         else _("It is no longer featured."))  # fmt: skip
+    return redirect("comments:permalink", pk=pk)
+
+
 @require_GET
 @moderator_required
 def moderation_audit(request: HttpRequest) -> HttpResponse:

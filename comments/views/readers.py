@@ -101,7 +101,9 @@ def _posted_message(request, comment: Comment) -> None:
 @require_GET
 def comment_permalink(request: HttpRequest, pk: int) -> HttpResponse:
     context = selectors.comment_in_context(comment_id=pk, viewer=request.user)
-    return render(request, "comments/comment_detail.html", {"context": context, "article": context.article})
+    can_feature = context.comment.state == CommentState.VISIBLE and request.user.has_perm("comments.moderate_comment")
+    return render(request, "comments/comment_detail.html",
+                  {"context": context, "article": context.article, "can_feature": can_feature})  # fmt: skip
 
 
 @require_http_methods(["GET", "POST"])

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from accounts.roles import MODERATORS
 from comments.models import (
@@ -299,3 +300,37 @@ def test_reconcile_command_reports_what_it_corrected(article):
     assert "articles: 1 corrected" in out.getvalue()
     article.refresh_from_db()
     assert article.comment_count == 1
+
+
+def test_a_moderator_features_a_comment_shown_first_and_marked_and_can_reverse_it(client, article, reader, moderator):
+    from comments.models import ModerationAction, ModerationActionKind
+    from comments.services.moderation import comment_feature, moderation_action_reverse
+
+    ordinary = post(article=article, author=reader, text="An ordinary comment.")
+    picked = post(article=article, author=reader, text="A comment worth reading first.")
+    with pytest.raises(ModerationError):
+        comment_feature(comment=picked, actor=reader)  # readers cannot
+    client.force_login(moderator)
+    page = client.get(reverse("comments:permalink", args=[picked.pk])).content.decode()
+    assert "Feature this comment" in page
+    client.post(reverse("comments:feature", args=[picked.pk]), {"featured": "on"})
+    picked.refresh_from_db()
+    assert picked.featured_at is not None and picked.featured_by == moderator
+    discussion = Client().get(reverse("comments:discussion", args=[article.slug])).content.decode()
+    assert "Featured by the moderators" in discussion
+    assert discussion.index("A comment worth reading first.") < discussion.index("An ordinary comment.")
+    assert 'comment__badge--featured">Featured<' in discussion
+    response = client.post(reverse("comments:feature", args=[picked.pk]), {"featured": "on"}, follow=True)
+    assert "featured already" in response.content.decode()  # a second click changes nothing
+
+    action = ModerationAction.objects.get(action=ModerationActionKind.FEATURE)
+    assert action.actor == moderator and action.comment == picked
+    moderation_action_reverse(action=action, actor=moderator, reason="Picked by mistake")
+    picked.refresh_from_db()
+    assert picked.featured_at is None
+    assert (
+        "Featured by the moderators"
+        not in Client().get(reverse("comments:discussion", args=[article.slug])).content.decode()
+    )
+    with pytest.raises(ModerationError):
+        comment_feature(comment=ordinary, actor=moderator, featured=False)  # not featured: nothing to stop
