@@ -86,6 +86,11 @@ class Comment(models.Model):
     open_flag_count = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
+    # Which step of the pipeline held it (comments.services.pipeline), for moderators; state_reason says why in
+    # plain words for its author.
+    held_by_step = models.CharField(max_length=20, blank=True, default="")
+    # Its words with case, spacing and punctuation folded away, hashed: the repeats step compares these.
+    fingerprint = models.CharField(max_length=40, blank=True, default="")
     # Picked by a moderator to show first, with a mark (comments.services.moderation.comment_feature).
     featured_at = models.DateTimeField(null=True, blank=True, editable=False)
     featured_by = models.ForeignKey(
@@ -117,6 +122,9 @@ class Comment(models.Model):
             ),
             models.Index(fields=["state", "created_at"], name="comment_state_idx"),
             models.Index(fields=["author", "created_at"], name="comment_author_idx"),
+            models.Index(
+                fields=["fingerprint", "created_at"], condition=~Q(fingerprint=""), name="comment_fingerprint_idx"
+            ),
         ]
         permissions = [("moderate_comment", "Can moderate comments and readers")]
 

@@ -364,6 +364,23 @@ VIGIL_PAGE_CACHE_PROXY_SECONDS = env_int("VIGIL_PAGE_CACHE_PROXY_SECONDS", 5)
 VIGIL_COMMENTS_FLAG_THRESHOLD = env_int("VIGIL_COMMENTS_FLAG_THRESHOLD", 3)
 # A new account's first N comments wait for a moderator's approval (0: none are held).
 VIGIL_COMMENTS_HOLD_FIRST = env_int("VIGIL_COMMENTS_HOLD_FIRST", 1)
+# The checks every comment passes, in order (comments.services.pipeline), and their settings: an account is trusted
+# after this many comments appeared and none removed within the days below; one whose share of removals among its
+# last decided comments passes the percentage is checked again; links need this many comments that appeared; the
+# same words (of at least this many letters) by one account, or by this many accounts, within the window are held.
+VIGIL_COMMENTS_PIPELINE = env_list(
+    "VIGIL_COMMENTS_PIPELINE", ["watch_words", "standing", "new_account", "links", "repeats"]
+)
+VIGIL_COMMENTS_TRUSTED_AFTER = env_int("VIGIL_COMMENTS_TRUSTED_AFTER", 3)
+VIGIL_COMMENTS_STANDING_DAYS = env_int("VIGIL_COMMENTS_STANDING_DAYS", 30)
+VIGIL_COMMENTS_STANDING_SAMPLE = env_int("VIGIL_COMMENTS_STANDING_SAMPLE", 20)
+VIGIL_COMMENTS_REJECTION_RATE = env_int("VIGIL_COMMENTS_REJECTION_PERCENT", 30) / 100
+VIGIL_COMMENTS_LINKS_MIN_APPROVED = env_int("VIGIL_COMMENTS_LINKS_MIN_APPROVED", 2)
+VIGIL_COMMENTS_REPEAT_WINDOW_MINUTES = env_int("VIGIL_COMMENTS_REPEAT_WINDOW_MINUTES", 60)
+VIGIL_COMMENTS_REPEAT_ACCOUNTS = env_int("VIGIL_COMMENTS_REPEAT_ACCOUNTS", 3)
+VIGIL_COMMENTS_REPEAT_MIN_CHARS = env_int("VIGIL_COMMENTS_REPEAT_MIN_CHARS", 20)
+# Each process looks for a changed list of watched words at most this often (a new word applies within it).
+VIGIL_COMMENTS_WATCHLIST_SECONDS = env_int("VIGIL_COMMENTS_WATCHLIST_SECONDS", 2)
 VIGIL_COMMENTS_EDIT_WINDOW_SECONDS = env_int("VIGIL_COMMENTS_EDIT_WINDOW_SECONDS", 15 * 60)
 VIGIL_COMMENTS_FEATURED_SHOWN = env_int("VIGIL_COMMENTS_FEATURED_SHOWN", 5)  # featured comments above a discussion
 VIGIL_COMMENTS_MAX_LENGTH = env_int("VIGIL_COMMENTS_MAX_LENGTH", 5000)

@@ -28,7 +28,8 @@ from comments.models import (
 from comments.services.counts import counts_apply_move
 from comments.services.errors import ModerationError
 from comments.services.notices import comment_reply_notice_queue
-from comments.services.writing import comment_discussion_scopes, watch_regex_compile
+from comments.services.pipeline import watch_regex_compile
+from comments.services.writing import comment_discussion_scopes
 from core import pagecache
 
 MODERATE_PERMISSION = "comments.moderate_comment"

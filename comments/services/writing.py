@@ -1,11 +1,8 @@
 """What readers do: write, reply, edit, delete and flag comments."""
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-import re2
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -21,7 +18,6 @@ from comments.models import (
     CommentState,
     FlagReason,
     Suspension,
-    WatchedPattern,
     path_segment,
 )
 from comments.services.counts import counts_apply_move
@@ -32,13 +28,9 @@ from comments.services.errors import (
     FlagDuplicate,
 )
 from comments.services.notices import comment_reply_notice_queue
+from comments.services.pipeline import Submission, comment_screen, text_fingerprint
 from core import pagecache
 from core.sanitize import sanitize_reader_html
-
-HOLD_REASON_NEW_ACCOUNT = "New accounts' first comments are checked by a moderator before they appear."
-HOLD_REASON_WATCHED = "It contains a word or phrase that a moderator checks before it appears."
-
-_INVISIBLE = frozenset({"Cf", "Cc"})
 
 
 @dataclass(frozen=True)
@@ -97,45 +89,6 @@ def comment_text_clean(*, text: str) -> tuple[str, str]:
     return text, html
 
 
-def _folded(text: str) -> str:
-    """Text as the watched-word check sees it: Unicode folded (full-width letters, ligatures), invisibles gone."""
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in text if unicodedata.category(ch) not in _INVISIBLE).casefold()
-
-
-def watch_regex_compile(pattern: str):
-    """A moderator's pattern, compiled by RE2 (case-insensitive): it matches in time linear in the text, whatever
-    the pattern, so a pattern like (a+)+$ cannot hang a worker. None if RE2 cannot compile it (look-arounds and
-    back-references are not RE2 syntax; watched_pattern_add refuses them)."""
-    try:
-        return re2.compile("(?i)" + pattern)
-    except re2.error:
-        return None
-
-
-def watched_pattern_matches(*, text: str) -> WatchedPattern | None:
-    folded = _folded(text)
-    for pattern in WatchedPattern.objects.all():
-        if pattern.is_regex:
-            regex = watch_regex_compile(pattern.pattern)
-            if regex is None:
-                continue
-        else:
-            regex = re.compile(r"(?<!\w)" + re.escape(_folded(pattern.pattern)) + r"(?!\w)", re.IGNORECASE)
-        if regex.search(folded):
-            return pattern
-    return None
-
-
-def _hold_reason(*, author: User, text: str) -> str:
-    if watched_pattern_matches(text=text) is not None:
-        return HOLD_REASON_WATCHED
-    hold_first = settings.VIGIL_COMMENTS_HOLD_FIRST
-    if hold_first and Comment.objects.filter(author=author).count() < hold_first:
-        return HOLD_REASON_NEW_ACCOUNT
-    return ""
-
-
 def comment_create(
     *,
     article: Article,
@@ -146,7 +99,8 @@ def comment_create(
     screen: bool = True,
     notify: bool = True,
 ) -> Comment:
-    """Post a comment, or a reply to `parent`. It is visible at once, or held for review (see _hold_reason).
+    """Post a comment, or a reply to `parent`. It is visible at once, or held for review by the first step of the
+    pipeline that objects (comments.services.pipeline).
 
     `screen=False` skips the hold rules and `notify=False` the reply notice: for content the site itself loads
     (the demo, imports), never for what a reader submits.
@@ -168,8 +122,8 @@ def comment_create(
             raise CommentInvalid(_("That comment can no longer be replied to."))
         if parent.depth + 1 > settings.VIGIL_COMMENTS_MAX_DEPTH:
             raise CommentInvalid(_("This thread is as deep as it can go; reply further up."))
-    hold_reason = _hold_reason(author=author, text=text) if screen else ""
-    state = CommentState.HELD if hold_reason else CommentState.VISIBLE
+    hold = comment_screen(submission=Submission(author=author, text=text, now=now)) if screen else None
+    state = CommentState.HELD if hold else CommentState.VISIBLE
     with transaction.atomic():
         comment = Comment.objects.create(
             article=article,
@@ -179,7 +133,9 @@ def comment_create(
             body_source=text,
             body_html=html,
             state=state,
-            state_reason=hold_reason,
+            state_reason=hold.reason if hold else "",
+            held_by_step=hold.step if hold else "",
+            fingerprint=text_fingerprint(text),
             state_changed_at=now,
             created_at=now,
         )
@@ -199,7 +155,8 @@ def _locked(comment: Comment) -> Comment:
 def comment_edit(*, comment: Comment, user: User, text: str, now: datetime | None = None) -> Comment:
     """The author changes their words within the edit window; the comment is marked edited.
 
-    A visible comment edited to include a watched word goes back to review.
+    A visible comment goes through the pipeline again (all but the new-account step): one that now fails a step goes
+    back to review.
     """
     now = now or timezone.now()
     _require_eligible(user=user, now=now)
@@ -215,14 +172,19 @@ def comment_edit(*, comment: Comment, user: User, text: str, now: datetime | Non
             )
         old_state = comment.state
         comment.body_source, comment.body_html, comment.edited_at = text, html, now
-        fields = ["body_source", "body_html", "edited_at"]
-        if old_state == CommentState.VISIBLE and watched_pattern_matches(text=text) is not None:
-            comment.state, comment.state_reason, comment.state_changed_at = (
+        comment.fingerprint = text_fingerprint(text)
+        fields = ["body_source", "body_html", "edited_at", "fingerprint"]
+        hold = None
+        if old_state == CommentState.VISIBLE:
+            hold = comment_screen(submission=Submission(author=user, text=text, now=now, comment_id=comment.pk))
+        if hold is not None:
+            comment.state, comment.state_reason, comment.held_by_step, comment.state_changed_at = (
                 CommentState.HELD,
-                HOLD_REASON_WATCHED,
+                hold.reason,
+                hold.step,
                 now,
             )
-            fields += ["state", "state_reason", "state_changed_at"]
+            fields += ["state", "state_reason", "held_by_step", "state_changed_at"]
         comment.save(update_fields=fields)
         counts_apply_move(
             comment=comment,
