@@ -369,8 +369,15 @@ VIGIL_COMMENTS_HOLD_FIRST = env_int("VIGIL_COMMENTS_HOLD_FIRST", 1)
 # last decided comments passes the percentage is checked again; links need this many comments that appeared; the
 # same words (of at least this many letters) by one account, or by this many accounts, within the window are held.
 VIGIL_COMMENTS_PIPELINE = env_list(
-    "VIGIL_COMMENTS_PIPELINE", ["watch_words", "standing", "new_account", "links", "repeats"]
+    "VIGIL_COMMENTS_PIPELINE", ["watch_words", "standing", "new_account", "links", "repeats", "hook"]
 )
+# An outside moderation service asked about every comment that passed the other steps (empty: none); its shared
+# secret signs the requests; no answer within the timeout holds the comment.
+VIGIL_COMMENTS_HOOK_URL = env_str("VIGIL_COMMENTS_HOOK_URL", "")
+VIGIL_COMMENTS_HOOK_SECRET = env_str("VIGIL_COMMENTS_HOOK_SECRET", "")
+VIGIL_COMMENTS_HOOK_TIMEOUT_MS = env_int("VIGIL_COMMENTS_HOOK_TIMEOUT_MS", 1500)
+if VIGIL_COMMENTS_HOOK_URL and not VIGIL_COMMENTS_HOOK_SECRET:
+    raise ImproperlyConfigured("VIGIL_COMMENTS_HOOK_URL needs VIGIL_COMMENTS_HOOK_SECRET to sign its requests.")
 VIGIL_COMMENTS_TRUSTED_AFTER = env_int("VIGIL_COMMENTS_TRUSTED_AFTER", 3)
 VIGIL_COMMENTS_STANDING_DAYS = env_int("VIGIL_COMMENTS_STANDING_DAYS", 30)
 VIGIL_COMMENTS_STANDING_SAMPLE = env_int("VIGIL_COMMENTS_STANDING_SAMPLE", 20)

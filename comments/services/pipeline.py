@@ -12,11 +12,15 @@ Each step takes the submission and answers None (no objection) or a Hold: the st
 - links: a link from an account with fewer than VIGIL_COMMENTS_LINKS_MIN_APPROVED comments that appeared.
 - repeats: the same words (compared after folding case, spacing and punctuation) by the same account within
   VIGIL_COMMENTS_REPEAT_WINDOW_MINUTES, or by VIGIL_COMMENTS_REPEAT_ACCOUNTS accounts or more.
+- hook: an outside moderation service, if VIGIL_COMMENTS_HOOK_URL is set (see step_hook).
 An account is trusted once VIGIL_COMMENTS_TRUSTED_AFTER of its comments appeared and none was removed within
 VIGIL_COMMENTS_STANDING_DAYS: new_account and links let it through.
 """
 
 import hashlib
+import hmac
+import json
+import logging
 import re
 import time
 import unicodedata
@@ -25,6 +29,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 
 import re2
+import urllib3
 from django.conf import settings
 from django.db.models import Count, Max
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +37,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from comments.models import Comment, CommentState, WatchedPattern
 
+logger = logging.getLogger(__name__)
 _INVISIBLE = frozenset({"Cf", "Cc"})
 _LINK = re.compile(r"https?://|www\.|<a\s", re.IGNORECASE)
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -215,12 +221,60 @@ def step_repeats(submission: Submission) -> Hold | None:
     return None
 
 
+HOLD_REASON_HOOK = "It waits for a moderator's check."
+HOLD_REASON_HOOK_FAILED = "An automatic check could not be completed, so a moderator checks it before it appears."
+_hook_pool = None
+
+
+def _hook():
+    global _hook_pool
+    if _hook_pool is None:
+        _hook_pool = urllib3.PoolManager(retries=False, maxsize=4)
+    return _hook_pool
+
+
+def step_hook(submission: Submission) -> Hold | None:
+    """An outside moderation service (VIGIL_COMMENTS_HOOK_URL), asked over HTTPS with the comment's words and an
+    opaque id for its account (never the account's name or address), signed like Vigil's webhooks
+    (`Vigil-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>." + body>` under VIGIL_COMMENTS_HOOK_SECRET). It answers
+    JSON {"hold": true|false, "reason": "..."}. No answer within VIGIL_COMMENTS_HOOK_TIMEOUT_MS, an error or an
+    answer it cannot read holds the comment for a moderator: never lost, never shown unchecked."""
+    url = settings.VIGIL_COMMENTS_HOOK_URL
+    if not url:
+        return None
+    secret = settings.VIGIL_COMMENTS_HOOK_SECRET.encode()
+    author = hmac.new(secret, f"author:{submission.author.pk}".encode(), hashlib.sha256).hexdigest()[:32]
+    body = json.dumps({"text": submission.text, "author": author, "edit": submission.is_edit}).encode()
+    stamp = str(int(time.time()))
+    signature = hmac.new(secret, stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    try:
+        response = _hook().request(
+            "POST", url, body=body, redirect=False,
+            headers={"Content-Type": "application/json", "Vigil-Signature": f"t={stamp},v1={signature}"},
+            timeout=urllib3.Timeout(total=settings.VIGIL_COMMENTS_HOOK_TIMEOUT_MS / 1000),
+        )  # fmt: skip
+        if response.status != 200:
+            raise ValueError(f"answered {response.status}")
+        answer = json.loads(response.data)
+        hold = answer["hold"]
+        if not isinstance(hold, bool):
+            raise ValueError("'hold' is not true or false")
+    except (urllib3.exceptions.HTTPError, ValueError, KeyError, TypeError) as exc:
+        logger.warning("The comment moderation hook failed (%s): the comment is held", exc)
+        return Hold("hook", HOLD_REASON_HOOK_FAILED)
+    if hold:
+        reason = answer.get("reason")
+        return Hold("hook", reason[:300] if isinstance(reason, str) and reason.strip() else HOLD_REASON_HOOK)
+    return None
+
+
 STEPS = {
     "watch_words": step_watch_words,
     "standing": step_standing,
     "new_account": step_new_account,
     "links": step_links,
     "repeats": step_repeats,
+    "hook": step_hook,
 }
 STEP_LABELS = {
     "watch_words": _("a watched word"),
@@ -228,6 +282,7 @@ STEP_LABELS = {
     "new_account": _("a new account"),
     "links": _("a link from a new account"),
     "repeats": _("repeated words"),
+    "hook": _("the outside moderation service"),
 }
 
 

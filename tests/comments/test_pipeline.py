@@ -1,7 +1,13 @@
 """The pipeline of checks every comment passes: each step holds what it should and lets through what it must not
 catch, records its name for moderators and its reason for the author, and runs again on an edit."""
 
+import hashlib
+import hmac
+import json
+import threading
+import time
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.urls import reverse
@@ -101,3 +107,64 @@ def test_an_edit_goes_through_the_pipeline_again_and_the_queue_names_the_step(cl
 def test_a_step_left_out_of_the_settings_holds_nothing(article, reader, settings):
     settings.VIGIL_COMMENTS_PIPELINE = ["watch_words", "repeats"]
     assert comment_create(article=article, author=reader, text="See https://example.org/").state == CommentState.VISIBLE
+
+
+class _Moderator(BaseHTTPRequestHandler):
+    """An outside moderation service on 127.0.0.1: answers as the test tells it, after checking the signature."""
+
+    answer: bytes = b'{"hold": false}'
+    delay = 0.0
+    seen: list = []  # noqa: RUF012 (the test's record of requests)
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        fields = dict(part.split("=", 1) for part in self.headers["Vigil-Signature"].split(","))
+        expected = hmac.new(b"hook-secret", fields["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
+        type(self).seen.append((json.loads(body), hmac.compare_digest(expected, fields["v1"])))
+        time.sleep(self.delay)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(self.answer)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def hook(settings):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Moderator)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.VIGIL_COMMENTS_HOOK_URL = f"http://127.0.0.1:{server.server_address[1]}/check"
+    settings.VIGIL_COMMENTS_HOOK_SECRET = "hook-secret"
+    settings.VIGIL_COMMENTS_HOOK_TIMEOUT_MS = 500
+    _Moderator.answer, _Moderator.delay, _Moderator.seen = b'{"hold": false}', 0.0, []
+    yield _Moderator
+    server.shutdown()
+
+
+def test_the_outside_service_is_asked_with_a_signed_request_and_may_hold_with_its_reason(article, reader, hook):
+    fine = comment_create(article=article, author=reader, text="A calm and reasonable comment.")
+    assert fine.state == CommentState.VISIBLE
+    ((sent, signed),) = hook.seen
+    assert signed and sent["text"] == "A calm and reasonable comment." and sent["edit"] is False
+    assert str(reader.pk) not in sent["author"] and reader.email not in json.dumps(sent)  # an opaque id only
+    hook.answer = b'{"hold": true, "reason": "Looks like an insult."}'
+    held = comment_create(article=article, author=reader, text="Something the service dislikes.")
+    assert _state(held) == (CommentState.HELD, "hook") and held.state_reason == "Looks like an insult."
+
+
+@pytest.mark.parametrize("answer, delay", [(b'{"hold": false}', 1.5), (b"not json", 0), (b'{"hold": "no"}', 0)])
+def test_a_slow_broken_or_unreadable_answer_holds_the_comment_and_loses_nothing(article, reader, hook, answer, delay):
+    hook.answer, hook.delay = answer, delay
+    started = time.monotonic()
+    comment = comment_create(article=article, author=reader, text="Words that must not be lost.")
+    assert time.monotonic() - started < 1.4  # the timeout, not the service's pace
+    assert _state(comment) == (CommentState.HELD, "hook") and comment.body_source == "Words that must not be lost."
+
+
+def test_a_service_that_is_down_holds_the_comment(article, reader, settings):
+    settings.VIGIL_COMMENTS_HOOK_URL = "http://127.0.0.1:1/check"  # nothing listens there
+    settings.VIGIL_COMMENTS_HOOK_SECRET = "hook-secret"
+    comment = comment_create(article=article, author=reader, text="Posted while the service is down.")
+    assert _state(comment) == (CommentState.HELD, "hook")
