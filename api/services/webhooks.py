@@ -32,10 +32,8 @@ from urllib.parse import urlsplit
 
 import urllib3
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -45,11 +43,11 @@ from api.models import WebhookDelivery, WebhookEndpoint
 from api.representations import SiteBase, petition_json, signature_json, signatures_for
 from api.services.tokens import EMAILS_PERMISSION
 from core.links import absolute_url
-from core.mail import outbound_email_queue
 from core.models import Event, EventKind
 from deliverables.models import Delivery
 from petitions.models import MembershipRole, Petition, PetitionUpdate
-from petitions.selectors import petition_member_allows, petition_member_emails
+from petitions.selectors import petition_member_allows
+from petitions.services.notices import petition_members_tell
 
 logger = logging.getLogger(__name__)
 
@@ -376,22 +374,13 @@ def _endpoint_claim(*, now: datetime, lease: float) -> WebhookEndpoint | None:
 
 def _owners_tell(*, endpoint: WebhookEndpoint, now: datetime) -> None:
     petition = endpoint.petition
-    emails = petition_member_emails(petition=petition, role=MembershipRole.OWNER)
-    if not emails:
-        return
-    context = {
-        "petition": petition,
-        "endpoint": endpoint,
-        "failures": endpoint.failures_in_row,
-        "page": absolute_url(reverse("api:webhooks", args=[petition.slug])),
-        "site_name": settings.SITE_NAME,
-    }
-    message = EmailMessage(
-        subject=f"Webhook switched off: {petition.title}",
-        body=render_to_string("api/email/webhook_disabled.txt", context),
-        to=emails,
-    )
-    outbound_email_queue(message, idempotency_key=f"webhook-disabled:{endpoint.pk}:{now.timestamp():.0f}")
+    page = absolute_url(reverse("api:webhooks", args=[petition.slug]))
+    petition_members_tell(
+        petition=petition, role=MembershipRole.OWNER, subject=f"Webhook switched off: {petition.title}",
+        template="api/email/webhook_disabled.txt",
+        context={"endpoint": endpoint, "failures": endpoint.failures_in_row, "page": page},
+        idempotency_key=f"webhook-disabled:{endpoint.pk}:{now.timestamp():.0f}",
+    )  # fmt: skip
 
 
 def _batch_failed(*, endpoint: WebhookEndpoint, ids: list[int], status: int | None, error: str, now: datetime):

@@ -24,7 +24,7 @@ import logging
 import re
 import time
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 
@@ -32,7 +32,6 @@ import re2
 import urllib3
 from django.conf import settings
 from django.db.models import Count, Max
-from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from comments.models import Comment, CommentState, WatchedPattern
@@ -64,7 +63,6 @@ class Submission:
     text: str
     now: datetime
     comment_id: int | None = None
-    _cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def is_edit(self) -> bool:
@@ -275,14 +273,6 @@ STEPS = {
     "links": step_links,
     "repeats": step_repeats,
     "hook": step_hook,
-}
-STEP_LABELS = {
-    "watch_words": _("a watched word"),
-    "standing": _("the account's recent removals"),
-    "new_account": _("a new account"),
-    "links": _("a link from a new account"),
-    "repeats": _("repeated words"),
-    "hook": _("the outside moderation service"),
 }
 
 

@@ -7,16 +7,13 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from core.links import absolute_url
-from core.mail import outbound_email_queue
 from petitions.models import BurstAlert, MembershipRole, Petition
-from petitions.selectors import petition_member_emails
+from petitions.services.notices import petition_members_tell
 from signatures.models import Signature
 from signatures.selectors import signature_bursts
 
@@ -47,21 +44,13 @@ def _alert(*, petition: Petition, burst: dict, now: datetime) -> int:
                 petition=petition, kind=burst["kind"], value=burst["value"], window_start=burst["since"],
                 count=burst["count"], created_at=now,
             )  # fmt: skip
-            emails = petition_member_emails(petition=petition, role=MembershipRole.ORGANISER)
-            if emails:
-                context = {
-                    "petition": petition,
-                    "burst": burst,
-                    "threshold": settings.VIGIL_SIGNATURE_BURST_THRESHOLD,
-                    "dashboard_url": absolute_url(reverse("petitions:organise_dashboard", args=[petition.slug])),
-                    "site_name": settings.SITE_NAME,
-                }
-                message = EmailMessage(
-                    subject=f"A burst of signatures: {petition.title}",
-                    body=render_to_string("petitions/email/burst_alert.txt", context),
-                    to=emails,
-                )
-                outbound_email_queue(message, idempotency_key=f"burst-alert:{alert.pk}")
+            dashboard_url = absolute_url(reverse("petitions:organise_dashboard", args=[petition.slug]))
+            petition_members_tell(
+                petition=petition, role=MembershipRole.ORGANISER, subject=f"A burst of signatures: {petition.title}",
+                template="petitions/email/burst_alert.txt", idempotency_key=f"burst-alert:{alert.pk}",
+                context={"burst": burst, "threshold": settings.VIGIL_SIGNATURE_BURST_THRESHOLD,
+                         "dashboard_url": dashboard_url},
+            )  # fmt: skip
     except IntegrityError:
         return 0  # told already, for this source and hour
     logger.info("Petition %s: %s signatures from one %s within an hour; organisers told",

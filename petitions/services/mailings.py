@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.template.loader import render_to_string
@@ -28,8 +27,8 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from core.jobs import enqueue
-from core.links import absolute_url
-from core.mail import MailWithheld, outbound_email_pump_soon, outbound_email_queue
+from core.links import absolute_url, link_pattern
+from core.mail import MailWithheld, outbound_email_pump_soon
 from core.models import OutboundEmail
 from core.sanitize import strip_tags_to_text
 from petitions.models import (
@@ -40,8 +39,9 @@ from petitions.models import (
     PetitionUpdate,
     UpdateMailing,
 )
-from petitions.selectors import petition_member_allows, petition_member_emails
+from petitions.selectors import petition_member_allows
 from petitions.services.errors import PetitionError
+from petitions.services.notices import petition_members_tell
 from signatures.models import Signature, SignatureState
 from signatures.services.subscriptions import subscriptions_token, unsubscribe_token
 
@@ -117,24 +117,17 @@ def update_mailing_request(*, update: PetitionUpdate, by, now: datetime | None =
 
 def _owners_ask(*, mailing: UpdateMailing, update: PetitionUpdate, by) -> None:
     petition = update.petition
-    emails = [e for e in petition_member_emails(petition=petition, role=MembershipRole.OWNER) if e != by.email]
-    if not emails:
-        return
     context = {
-        "petition": petition,
         "update": update,
         "asked_by": by.get_full_name() or by.email,
         "audience": _audience(petition.pk).count(),
         "update_url": absolute_url(reverse("petitions:organise_update", args=[petition.slug, update.number])),
-        "site_name": settings.SITE_NAME,
     }
-    message = EmailMessage(
-        subject=f"Approve a mailing: {update.title}",
-        body=render_to_string("petitions/email/mailing_approval.txt", context),
-        to=emails,
-    )
-    asked_at = int(mailing.requested_at.timestamp())
-    outbound_email_queue(message, idempotency_key=f"mailing-approval:{mailing.pk}:{asked_at}")
+    petition_members_tell(
+        petition=petition, role=MembershipRole.OWNER, subject=f"Approve a mailing: {update.title}",
+        template="petitions/email/mailing_approval.txt", context=context, leave_out=(by.email,),
+        idempotency_key=f"mailing-approval:{mailing.pk}:{int(mailing.requested_at.timestamp())}",
+    )  # fmt: skip
 
 
 def update_mailing_approve(*, mailing: UpdateMailing, by, now: datetime | None = None) -> bool:
@@ -301,10 +294,6 @@ class _UpdateMail:
     list_id: str
 
 
-def _link_pattern(name: str) -> str:
-    return absolute_url(reverse(name, args=["TOKEN0PLACEHOLDER"])).replace("TOKEN0PLACEHOLDER", "{token}")
-
-
 def _update_mail(update: PetitionUpdate) -> _UpdateMail:
     petition = update.petition
     values = {"first_name": _NAME, "petition": petition, "update": update, "text": _plain(update.body),
@@ -315,8 +304,8 @@ def _update_mail(update: PetitionUpdate) -> _UpdateMail:
         subject=f"{update.title} ({petition.title})",
         text=render_to_string("petitions/email/update.txt", values),
         html=render_to_string("petitions/email/update.html", values),
-        unsubscribe=_link_pattern("petitions:unsubscribe"),
-        subscriptions=_link_pattern("petitions:subscriptions"),
+        unsubscribe=link_pattern("petitions:unsubscribe"),
+        subscriptions=link_pattern("petitions:subscriptions"),
         list_id=f"<petition-{petition.pk}.{settings.VIGIL_MAIL_DOMAIN}>",
     )
 

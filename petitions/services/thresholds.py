@@ -6,18 +6,15 @@ owners and organisers and drafts a milestone update for them to edit and publish
 import logging
 from datetime import datetime
 
-from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from core.links import absolute_url
-from core.mail import outbound_email_queue
 from petitions.models import MembershipRole, Petition, UpdateKind
-from petitions.selectors import petition_member_emails
 from petitions.services.errors import PetitionError
+from petitions.services.notices import petition_members_tell
 from petitions.services.updates import petition_update_create
 from signatures import selectors as signature_selectors
 from signatures.models import CountThreshold
@@ -68,21 +65,12 @@ def petition_thresholds_set(*, petition: Petition, counts: list[int]) -> list[Co
 
 def _organisers_tell(*, threshold: CountThreshold, draft_number: int) -> None:
     petition = threshold.petition
-    emails = petition_member_emails(petition=petition, role=MembershipRole.ORGANISER)
-    if not emails:
-        return
-    context = {
-        "petition": petition,
-        "count": threshold.count,
-        "draft_url": absolute_url(reverse("petitions:organise_update", args=[petition.slug, draft_number])),
-        "site_name": settings.SITE_NAME,
-    }
-    message = EmailMessage(
-        subject=f"{threshold.count:,} signatures: {petition.title}",
-        body=render_to_string("petitions/email/threshold_crossed.txt", context),
-        to=emails,
-    )
-    outbound_email_queue(message, idempotency_key=f"threshold-crossed:{threshold.pk}")
+    draft_url = absolute_url(reverse("petitions:organise_update", args=[petition.slug, draft_number]))
+    petition_members_tell(
+        petition=petition, role=MembershipRole.ORGANISER, subject=f"{threshold.count:,} signatures: {petition.title}",
+        template="petitions/email/threshold_crossed.txt", context={"count": threshold.count, "draft_url": draft_url},
+        idempotency_key=f"threshold-crossed:{threshold.pk}",
+    )  # fmt: skip
 
 
 def petition_thresholds_handle(*, now: datetime | None = None) -> int:

@@ -33,10 +33,9 @@ from django.core import signing
 from django.core.mail.message import make_msgid
 from django.db import IntegrityError, connection, models, transaction
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
-from core.links import absolute_url
+from core.links import absolute_url, link_pattern
 from core.mail import outbound_email_pump_soon
 from core.models import Event, EventKind, OutboundEmail
 from core.services.events import event_record, events_handle_soon
@@ -255,18 +254,6 @@ def _signatures_for_mail(ids) -> dict:
     )
 
 
-def _link_pattern(name: str) -> str:
-    """The absolute address of a token link with "{token}" in place of the token, reversed once per process and
-    site address (the pump renders thousands of e-mails in a surge)."""
-    return _link_pattern_for(name, settings.VIGIL_LINK_SCHEME, settings.VIGIL_SITE_DOMAIN, settings.ROOT_URLCONF)
-
-
-@functools.cache
-def _link_pattern_for(name: str, _scheme: str, _domain: str, _urlconf: str) -> str:
-    placeholder = "TOKEN0PLACEHOLDER"
-    return absolute_url(reverse(name, args=[placeholder])).replace(placeholder, "{token}")
-
-
 def signature_mail_render(context: dict, *, preloaded: dict | None = None) -> tuple[str, str, str]:
     """Render a signature e-mail written unrendered (OutboundEmail.render_kind "signature"): (subject, text, html).
 
@@ -293,8 +280,8 @@ def signature_mail_render(context: dict, *, preloaded: dict | None = None) -> tu
         "signature": signer,
         "petition": petition,
         "petition_url": absolute_url(petition.get_absolute_url()),
-        "confirm_url": _link_pattern("petitions:signature_confirm").format(token=confirm_token),
-        "withdraw_url": _link_pattern("petitions:signature_withdraw").format(
+        "confirm_url": link_pattern("petitions:signature_confirm").format(token=confirm_token),
+        "withdraw_url": link_pattern("petitions:signature_withdraw").format(
             token=signature_withdraw_token(signature=signer, at=context["signed_at"])
         ),
         "site_name": settings.SITE_NAME,
