@@ -478,6 +478,12 @@ VIGIL_UPDATE_MAILING_QUEUE_RATE = env_int("VIGIL_UPDATE_MAILING_QUEUE_RATE", 5_0
 VIGIL_UPDATE_MAILING_STALE_SECONDS = env_int("VIGIL_UPDATE_MAILING_STALE_SECONDS", 120)
 # The dashboard flags this many signatures from one hashed address, or one e-mail domain, within one hour.
 VIGIL_SIGNATURE_BURST_THRESHOLD = env_int("VIGIL_SIGNATURE_BURST_THRESHOLD", 25)
+# Signature rules (signatures/services/rules.py): each process looks this often whether a rule changed, and the
+# country limits read the tallies as often. Invalidation jobs set aside this many signatures per transaction; a
+# running job whose last batch is older than this many seconds is queued again.
+VIGIL_SIGNATURE_RULES_SECONDS = env_int("VIGIL_SIGNATURE_RULES_SECONDS", 2)
+VIGIL_INVALIDATION_BATCH = env_int("VIGIL_INVALIDATION_BATCH", 1_000)
+VIGIL_INVALIDATION_STALE_SECONDS = env_int("VIGIL_INVALIDATION_STALE_SECONDS", 120)
 # Client addresses are stored only as HMAC-SHA256 under this key (rate limits, fraud review).
 if DEBUG:
     VIGIL_IP_HASH_KEY = env_str("VIGIL_IP_HASH_KEY") or "dev-only-address-hash-key-4c1d9a7e0b2f"
@@ -618,6 +624,8 @@ CELERY_BEAT_SCHEDULE = {
     "signatures-counts-reconcile": {"task": "signatures.tasks.signature_counts_reconcile_task", "schedule": 3600.0},
     "signatures-pending-purge": {"task": "signatures.tasks.signatures_pending_purge_task", "schedule": 3600.0},
     "signatures-remind-due": {"task": "signatures.tasks.signatures_remind_due_task", "schedule": 600.0},
+    # Invalidation jobs whose worker died mid-run, queued again from where they stopped.
+    "signatures-invalidations-sweep": {"task": "signatures.tasks.signature_invalidations_sweep_task", "schedule": 60.0},
     # api
     "webhooks-pump": {
         "task": "api.tasks.webhooks_pump_task",

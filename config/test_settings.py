@@ -33,5 +33,7 @@ VIGIL_WORKER_NICENESS = env_int("VIGIL_WORKER_NICENESS", 0)  # the suite waits o
 VIGIL_OUTBOX_BULK_NICE = env_int("VIGIL_OUTBOX_BULK_NICE", 0)
 # A watched word a test adds applies to the next comment at once (production looks every 2 s).
 VIGIL_COMMENTS_WATCHLIST_SECONDS = 0
+# A signature rule a test adds applies to the next signature at once (production looks every 2 s).
+VIGIL_SIGNATURE_RULES_SECONDS = 0
 # The tests' webhook receivers listen on 127.0.0.1; the tests of the refusal of local addresses switch this off.
 VIGIL_WEBHOOK_ALLOW_LOCAL = True

@@ -175,10 +175,11 @@ class SignForm(PlainFieldsCleanMixin, CanonicalEmailMixin, forms.Form):
             contact_ok=data["contact_ok"],
         )
 
-    def origin(self, *, ip: str) -> SignatureOrigin:
+    def origin(self, *, ip: str, marked_rule: int | None = None) -> SignatureOrigin:
         data = self.cleaned_data
         return SignatureOrigin(
             ip=ip,
+            marked_rule=marked_rule,
             referrer=data["referrer"],
             utm_source=data["utm_source"],
             utm_medium=data["utm_medium"],

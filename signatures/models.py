@@ -23,6 +23,9 @@ class SignatureState(models.TextChoices):
     CONFIRMED = "confirmed", _("Confirmed")
     WITHDRAWN = "withdrawn", _("Withdrawn")
     INVALIDATED = "invalidated", _("Invalidated")
+    # Confirmed by its signer, but marked at signing by a rule (SignatureRule, action "mark"): out of counts, pages,
+    # packets and the API until an organiser counts it (confirmed) or sets it aside (invalidated).
+    HELD = "held", _("Held for review")
 
 
 class SignatureQuerySet(models.QuerySet):
@@ -37,23 +40,158 @@ class SignatureQuerySet(models.QuerySet):
         return self.filter(state=SignatureState.CONFIRMED, show_publicly=True)
 
 
+class RuleKind(models.TextChoices):
+    IP_RANGE = "ip_range", _("Network addresses (CIDR)")
+    DOMAIN = "domain", _("E-mail domain")
+    DISPOSABLE = "disposable", _("Disposable e-mail domains")
+    ADDRESS = "address", _("One e-mail address")
+    COUNTRY_LIMIT = "country_limit", _("Limit for one country")
+
+
+class RuleAction(models.TextChoices):
+    REFUSE = "refuse", _("Refuse")
+    MARK = "mark", _("Accept, and hold for review")
+    ALLOW = "allow", _("Allow (overrides the other rules)")
+
+
+class SignatureRule(models.Model):
+    """One rule checked when someone signs (signatures.services.rules): for every petition (`petition` empty, kept
+    by staff) or for one (kept by its organisers). Rules are never deleted, only removed (`removed_at`), so a held
+    signature always names the rule that held it; every change is in SignatureRuleChange."""
+
+    petition = models.ForeignKey(
+        "petitions.Petition", null=True, blank=True, on_delete=models.CASCADE, related_name="signature_rules"
+    )
+    kind = models.CharField(max_length=16, choices=RuleKind.choices)
+    action = models.CharField(max_length=8, choices=RuleAction.choices)
+    # Normalised by the service: a network in CIDR form, an ASCII domain or glob, a canonical address, a country
+    # code; empty for the disposable-domains list.
+    value = models.CharField(max_length=254, blank=True)
+    limit = models.PositiveIntegerField(null=True, blank=True, help_text="Country limits: confirmed signatures.")
+    note = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # Bumped by every change (removal too): the sign path reloads its compiled rules when the latest one moves.
+    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["kind", "value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["petition", "kind", "value"],
+                condition=Q(removed_at__isnull=True, petition__isnull=False),
+                name="signature_rule_unique_petition",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "value"],
+                condition=Q(removed_at__isnull=True, petition__isnull=True),
+                name="signature_rule_unique_global",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=RuleKind.DISPOSABLE) | ~Q(value=""), name="signature_rule_has_value"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=RuleKind.COUNTRY_LIMIT) | Q(limit__isnull=False, petition__isnull=False),
+                name="signature_rule_country_limit",
+            ),
+            models.CheckConstraint(
+                condition=~Q(action=RuleAction.ALLOW) | Q(kind__in=[RuleKind.IP_RANGE, RuleKind.DOMAIN, RuleKind.ADDRESS]),
+                name="signature_rule_allow_kinds",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = f"petition {self.petition_id}" if self.petition_id else "every petition"
+        return f"{self.get_action_display()}: {self.get_kind_display()} {self.value} ({scope})"
+
+    @property
+    def description(self) -> str:
+        """The rule in a few words, as organisers read it in lists."""
+        if self.kind == RuleKind.DISPOSABLE:
+            return str(_("any disposable e-mail domain"))
+        if self.kind == RuleKind.COUNTRY_LIMIT:
+            return str(_("more than %(limit)s from %(country)s") % {"limit": self.limit, "country": self.value})
+        return self.value
+
+
+class SignatureRuleChange(models.Model):
+    """The audit of the rules: who added, changed or removed which rule, when, and what it was before and after."""
+
+    rule = models.ForeignKey(SignatureRule, on_delete=models.CASCADE, related_name="changes")
+    petition = models.ForeignKey(
+        "petitions.Petition", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    change = models.CharField(max_length=8)  # "added", "changed" or "removed"
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.change} rule {self.rule_id}"
+
+
+class InvalidationState(models.TextChoices):
+    COUNTED = "counted", _("Counted, not run")
+    RUNNING = "running", _("Setting aside")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Stopped")
+    REVERSING = "reversing", _("Restoring")
+    REVERSED = "reversed", _("Restored")
+
+
 class SignatureInvalidation(models.Model):
-    """An organiser's decision to strike out a set of signatures (a burst from one address or domain), with why."""
+    """An organiser's decision to set aside the signatures matching some criteria, with why: counted first (a dry
+    run), then run in batches by a worker, stoppable, and reversible (signatures.services.review)."""
 
     petition = models.ForeignKey("petitions.Petition", on_delete=models.CASCADE, related_name="invalidations")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(default=timezone.now)
     reason = models.TextField()
-    # {"kind": "ip" | "domain", "value": "...", "since": iso, "until": iso}
+    # signatures.services.review.Criteria as JSON: domain, ip_hash, country, since, until, name, rule.
     criteria = models.JSONField(default=dict)
+    state = models.CharField(max_length=10, choices=InvalidationState.choices, default=InvalidationState.DONE)
+    # The dry run's count (signatures matching when counted); the batches' progress below.
+    matched = models.PositiveIntegerField(default=0)
     signature_count = models.PositiveIntegerField(default=0)
+    restored_count = models.PositiveIntegerField(default=0)
+    # The run walks signatures in id order: past `after_id`, up to `upto_id` (the newest when it started).
+    after_id = models.BigIntegerField(default=0)
+    upto_id = models.BigIntegerField(default=0)
+    batch_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reversed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-pk"]
         constraints = [models.CheckConstraint(condition=~Q(reason=""), name="signature_invalidation_has_reason")]
+        indexes = [
+            models.Index(
+                fields=["batch_at"],
+                condition=Q(state__in=["running", "reversing"]),
+                name="invalidation_active_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.signature_count} signature(s) on {self.petition_id}: {self.reason[:60]}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (InvalidationState.RUNNING, InvalidationState.REVERSING)
 
 
 class Signature(models.Model):
@@ -99,6 +237,16 @@ class Signature(models.Model):
     anonymised_at = models.DateTimeField(null=True, blank=True)
     invalidation = models.ForeignKey(
         SignatureInvalidation, null=True, blank=True, on_delete=models.SET_NULL, related_name="signatures"
+    )
+    # Marked at signing by a rule: confirming it makes it held, not confirmed (SignatureState.HELD). The signer is
+    # told nothing different. An organiser's review clears `marked` (counted) or sets it aside.
+    marked = models.BooleanField(default=False)
+    marked_by_rule = models.ForeignKey(
+        SignatureRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="marked_signatures"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # True while this row is included in the tallies; the flush job makes it agree with `state`.
     counted = models.BooleanField(default=False)
@@ -153,6 +301,11 @@ class Signature(models.Model):
             models.Index(fields=["petition", "ip_hash", "created_at"], name="signature_ip_burst_idx"),
             models.Index(fields=["petition", "email_domain", "created_at"], name="signature_domain_burst_idx"),
             models.Index(fields=["canonical_email"], name="signature_canonical_email_idx"),
+            # Invalidation jobs walk a petition's rows in id order; the dashboard lists the held ones.
+            models.Index(fields=["invalidation", "id"], condition=Q(invalidation__isnull=False), name="signature_invalidation_idx"),
+            models.Index(
+                fields=["petition", "id"], condition=Q(state=SignatureState.HELD), name="signature_held_idx"
+            ),
             # A mailing's report: who stopped the organisers' mail since it went out.
             models.Index(
                 fields=["petition", "unsubscribed_at"],
@@ -172,7 +325,8 @@ class Signature(models.Model):
 
     @property
     def is_confirmed(self) -> bool:
-        return self.state == SignatureState.CONFIRMED
+        """Confirmed as far as its signer can tell (a held signature looks confirmed to them)."""
+        return self.state in (SignatureState.CONFIRMED, SignatureState.HELD)
 
 
 class CountThreshold(models.Model):

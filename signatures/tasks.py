@@ -2,11 +2,13 @@
 
 from celery import shared_task
 
+from core.jobs import TRANSIENT_ERRORS, enqueue
 from core.outage import while_database_down
 from signatures.services.counts import signature_counts_flush, signature_counts_reconcile_all
 from signatures.services.intake import signature_intake_drain, signature_intake_records_purge
 from signatures.services.privacy import signatures_pending_purge
 from signatures.services.reminders import signatures_remind_due
+from signatures.services.review import invalidation_step, invalidations_sweep
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -39,3 +41,18 @@ def signature_intake_drain_task() -> int:
 def signatures_remind_due_task() -> int:
     """Every ten minutes (beat): the one reminder to signers who have not confirmed."""
     return signatures_remind_due()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=5,
+             retry_backoff_max=300, max_retries=8, ignore_result=True)  # fmt: skip
+def invalidation_step_task(job_id: int) -> None:
+    """One batch of an invalidation job (or of its reversal), then the next as a task of its own, so that other
+    work (a surge's signatures) takes its turn between batches."""
+    if invalidation_step(job_id=job_id):
+        enqueue("signatures.tasks.invalidation_step_task", job_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def signature_invalidations_sweep_task() -> int:
+    """Every minute (beat): jobs whose worker stopped mid-run, queued again from where they stopped."""
+    return invalidations_sweep()

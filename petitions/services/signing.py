@@ -10,11 +10,16 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from petitions.forms import SignForm
 from petitions.models import Petition
+from signatures.models import RuleAction
 from signatures.ratelimits import sign_rate_limited
-from signatures.services import intake, signing
+from signatures.services import intake, rules, signing
+
+# What a signer refused by a rule reads: the usual words for a signature that cannot be taken, naming no rule.
+REFUSED = gettext_lazy("We could not accept this signature. If you think this is a mistake, write to the organisers.")
 
 
 class Outcome(enum.Enum):
@@ -46,10 +51,24 @@ def signature_submit(
     valid = form.is_valid()
     accepts = petition.accepts_signatures()
     entry = None
+    marked_rule = None
+    if valid and accepts:
+        # The rules see the client's address here, before only its hash is kept.
+        verdict = rules.signature_rules_check(
+            petition_id=petition.pk, canonical_email=form.canonical_email, ip=ip, country=form.cleaned_data["country"]
+        )
+        if verdict is not None and verdict.action == RuleAction.REFUSE:
+            form.add_error(None, REFUSED)
+            valid = False
+        elif verdict is not None:
+            marked_rule = verdict.rule_id
     if valid and accepts and intake.intake_enabled():
         try:
             entry = intake.signature_intake_entry(
-                petition=petition, details=form.details(), origin=form.origin(ip=ip), canonical=form.canonical_email
+                petition=petition,
+                details=form.details(),
+                origin=form.origin(ip=ip, marked_rule=marked_rule),
+                canonical=form.canonical_email,
             )
         except (signing.InvalidEmail, signing.SignatureError) as exc:
             form.add_error(None, str(exc))
@@ -75,7 +94,9 @@ def signature_submit(
         intake.signature_intake_drain_soon()
         return Submitted(Outcome.ACCEPTED)
     try:
-        signing.signature_create(petition=petition, details=form.details(), origin=form.origin(ip=ip))
+        signing.signature_create(
+            petition=petition, details=form.details(), origin=form.origin(ip=ip, marked_rule=marked_rule)
+        )
     except signing.PetitionNotOpen as exc:
         return Submitted(Outcome.NOT_OPEN, str(exc))
     except (signing.InvalidEmail, signing.SignatureError) as exc:

@@ -94,6 +94,8 @@ class SignatureOrigin:
     utm_source: str = ""
     utm_medium: str = ""
     utm_campaign: str = ""
+    # A signature rule (services/rules.py) said to hold this one for review: its id.
+    marked_rule: int | None = None
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,7 @@ def _withdraw_token_read(token: str) -> tuple[int, int]:
 CONFIRM_FIELDS = (
     "pk", "generation", "state", "confirmed_at", "petition_id",
     "petition__id", "petition__slug", "petition__title", "petition__ask", "petition__status", "petition__closes_at",
-    "petition__sends_events", "reminded_at",
+    "petition__sends_events", "reminded_at", "marked",
 )  # fmt: skip
 
 
@@ -395,6 +397,8 @@ def _signature_values(*, petition, details: SignerDetails, origin: SignatureOrig
         "utm_source": origin.utm_source[:100],
         "utm_medium": origin.utm_medium[:100],
         "utm_campaign": origin.utm_campaign[:100],
+        "marked": origin.marked_rule is not None,
+        "marked_by_rule_id": origin.marked_rule,
         "generation": 1,
         "created_at": now,
         "notified_at": now,
@@ -540,14 +544,20 @@ def _signature_settle(*, values: dict, details: SignerDetails, signed_before: bo
                 outbound_email_pump_soon(email_id=email_id)
                 return SignResult(signature_id=signature_id, outcome="created")
         result = _signature_again(
-            petition_id=values["petition_id"], canonical=values["canonical_email"], details=details, now=now
+            petition_id=values["petition_id"],
+            canonical=values["canonical_email"],
+            details=details,
+            now=now,
+            marked_rule=values.get("marked_by_rule_id"),
         )
         if result is not None:
             return result
     raise SignatureError("We could not record your signature just now. Try again in a moment.")
 
 
-def _signature_again(*, petition_id: int, canonical: str, details: SignerDetails, now: datetime) -> SignResult | None:
+def _signature_again(
+    *, petition_id: int, canonical: str, details: SignerDetails, now: datetime, marked_rule: int | None = None
+) -> SignResult | None:
     interval = timedelta(seconds=settings.VIGIL_SIGNATURE_NOTICE_INTERVAL)
     # Most repeats in a surge come within the notice interval: one plain read says there is nothing to do (a
     # concurrent repeat that does have something to do takes the lock below and does it once).
@@ -582,6 +592,8 @@ def _signature_again(*, petition_id: int, canonical: str, details: SignerDetails
             row.postal_code = details.postal_code.strip().upper()
             row.show_publicly = details.show_publicly
             row.contact_ok = details.contact_ok
+            row.marked, row.marked_by_rule_id = marked_rule is not None, marked_rule
+            row.reviewed_at = row.reviewed_by = None
             row.save()
             _confirmation_queue(signature=row, now=now)
             return SignResult(signature_id=row.pk, outcome="resigned")
@@ -708,16 +720,23 @@ def signature_confirmation_resend(*, petition, email: str, now: datetime | None 
 
 _CONFIRM_WITH_EVENT_SQL = """
 WITH confirmed AS (
-    UPDATE {signature} SET state = %(confirmed)s, confirmed_at = %(now)s
+    UPDATE {signature} SET state = CASE WHEN marked THEN %(held)s ELSE %(confirmed)s END, confirmed_at = %(now)s
     WHERE id = %(id)s AND generation = %(generation)s AND state = %(pending)s
-    RETURNING id, petition_id
+    RETURNING id, petition_id, state
 ),
 event AS (
     INSERT INTO {event} (kind, public_id, petition_id, subject_id, data, created_at)
-    SELECT %(kind)s, gen_random_uuid(), petition_id, id, '{{}}', %(now)s FROM confirmed
+    SELECT %(kind)s, gen_random_uuid(), petition_id, id, '{{}}', %(now)s FROM confirmed WHERE state = %(confirmed)s
 )
 SELECT count(*) FROM confirmed
 """
+
+
+# Confirming a signature a rule marked holds it for review instead: the signer is told the same either way.
+_CONFIRMED_STATE = models.Case(
+    models.When(marked=True, then=models.Value(SignatureState.HELD.value)),
+    default=models.Value(SignatureState.CONFIRMED.value),
+)
 
 
 def _confirm_with_event(*, signature: Signature, now: datetime) -> int:
@@ -730,7 +749,7 @@ def _confirm_with_event(*, signature: Signature, now: datetime) -> int:
         )
         params = {
             "id": signature.pk, "generation": signature.generation, "now": now, "kind": EventKind.SIGNATURE_CONFIRMED,
-            "confirmed": SignatureState.CONFIRMED, "pending": SignatureState.PENDING,
+            "confirmed": SignatureState.CONFIRMED, "pending": SignatureState.PENDING, "held": SignatureState.HELD,
         }  # fmt: skip
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -741,8 +760,8 @@ def _confirm_with_event(*, signature: Signature, now: datetime) -> int:
     with transaction.atomic():
         updated = Signature.objects.filter(
             pk=signature.pk, generation=signature.generation, state=SignatureState.PENDING
-        ).update(state=SignatureState.CONFIRMED, confirmed_at=now)
-        if updated:
+        ).update(state=_CONFIRMED_STATE, confirmed_at=now)
+        if updated and not signature.marked:
             event_record(
                 kind=EventKind.SIGNATURE_CONFIRMED, petition=signature.petition, subject_id=signature.pk, now=now
             )
@@ -756,7 +775,7 @@ def signature_confirm(*, token: str, now: datetime | None = None) -> tuple[Signa
     """
     now = now or timezone.now()
     signature = signature_for_confirm_token(token=token)
-    if signature.state == SignatureState.CONFIRMED:
+    if signature.state in (SignatureState.CONFIRMED, SignatureState.HELD):
         return signature, False
     if signature.state != SignatureState.PENDING:
         raise TokenStale("This signature was withdrawn or set aside, so the link no longer confirms it.")
@@ -769,7 +788,7 @@ def signature_confirm(*, token: str, now: datetime | None = None) -> tuple[Signa
     else:
         updated = Signature.objects.filter(
             pk=signature.pk, generation=signature.generation, state=SignatureState.PENDING
-        ).update(state=SignatureState.CONFIRMED, confirmed_at=now)
+        ).update(state=_CONFIRMED_STATE, confirmed_at=now)
     counts_flush_soon()
     if updated:
         if signature.reminded_at is not None:  # a reminder not sent yet would ask them to do what they just did
@@ -778,10 +797,11 @@ def signature_confirm(*, token: str, now: datetime | None = None) -> tuple[Signa
                 sent_at__isnull=True,
                 failed_at__isnull=True,
             ).update(failed_at=now, last_error="Not sent: the signature was confirmed first.")
-        signature.state, signature.confirmed_at = SignatureState.CONFIRMED, now
+        signature.state = SignatureState.HELD if signature.marked else SignatureState.CONFIRMED
+        signature.confirmed_at = now
         return signature, True
     signature.refresh_from_db(fields=["state", "confirmed_at", "generation"])  # a concurrent click, or a withdrawal
-    if signature.state == SignatureState.CONFIRMED:
+    if signature.state in (SignatureState.CONFIRMED, SignatureState.HELD):
         return signature, False
     raise TokenStale("This signature was withdrawn or set aside, so the link no longer confirms it.")
 
@@ -799,7 +819,7 @@ def signature_withdraw(*, token: str, now: datetime | None = None) -> tuple[Sign
         updated = Signature.objects.filter(
             pk=signature.pk,
             generation=signature.generation,
-            state__in=[SignatureState.PENDING, SignatureState.CONFIRMED],
+            state__in=[SignatureState.PENDING, SignatureState.CONFIRMED, SignatureState.HELD],
         ).update(
             state=SignatureState.WITHDRAWN,
             withdrawn_at=now,
@@ -812,7 +832,7 @@ def signature_withdraw(*, token: str, now: datetime | None = None) -> tuple[Sign
         )
         if updated:
             outbound_email_scrub_for(key="signature_id", values=[signature.pk], now=now)
-            if signature.confirmed_at is not None:  # a pending one was never announced as confirmed
+            if signature.state == SignatureState.CONFIRMED:  # a pending or held one was never announced
                 event_record(
                     kind=EventKind.SIGNATURE_WITHDRAWN, petition=signature.petition, subject_id=signature.pk, now=now
                 )
