@@ -9,6 +9,7 @@ from core.forms import CleanImageField
 from petitions.models import MembershipRole, Petition, PetitionOutcome
 from signatures.countries import COUNTRIES, COUNTRY_NAMES
 from signatures.email import InvalidEmail, email_canonical
+from signatures.models import RuleAction, RuleKind
 from signatures.services.signing import SignatureOrigin, SignerDetails
 
 HONEYPOT_FIELD = "website"
@@ -279,6 +280,56 @@ class InvalidateForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason (kept on record)"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+
+class RuleForm(forms.Form):
+    """A signature rule, as organisers (their petition) and staff (every petition) add one."""
+
+    kind = forms.ChoiceField(label=_("What it matches"), choices=RuleKind.choices)
+    value = forms.CharField(
+        label=_("Matching"),
+        max_length=254,
+        required=False,
+        help_text=_(
+            "A network (203.0.113.0/24, 2001:db8::/64), a domain (example.com covers its subdomains; spam-*.example "
+            "is a pattern), one e-mail address, or a country code for a limit. Leave empty for disposable domains."
+        ),
+    )
+    limit = forms.IntegerField(
+        label=_("Country limit"), min_value=0, max_value=100_000_000, required=False,
+        help_text=_("For a country limit: signatures from that country past this number are refused or held."),
+    )  # fmt: skip
+    action = forms.ChoiceField(label=_("What it does"), choices=RuleAction.choices, initial=RuleAction.MARK)
+    note = forms.CharField(label=_("Note (why, for the other organisers)"), max_length=500, required=False)
+
+
+class InvalidationJobForm(forms.Form):
+    """The criteria of an invalidation job (at least one besides the time window), and why."""
+
+    domain = forms.CharField(label=_("E-mail domain (with its subdomains)"), max_length=253, required=False)
+    ip_hash = forms.CharField(
+        label=_("Address hash (as the bursts list shows it)"), max_length=64, required=False,
+        widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
+    )  # fmt: skip
+    country = forms.ChoiceField(label=_("Country"), choices=[("", _("Any country")), *COUNTRIES], required=False)
+    since = forms.DateTimeField(
+        label=_("Signed from"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    until = forms.DateTimeField(
+        label=_("Signed before"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    name = forms.CharField(
+        label=_("Name pattern"), max_length=160, required=False,
+        help_text=_("Matched on the first name, the last name or both, in any case; * stands for anything."),
+    )  # fmt: skip
+    rule = forms.TypedChoiceField(label=_("Held by the rule"), coerce=int, empty_value=None, required=False)
+    reason = forms.CharField(
+        label=_("Reason (kept on record)"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, rules=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rule"].choices = [("", _("Any")), *((rule.pk, str(rule.description)) for rule in rules)]
 
 
 class MemberForm(forms.Form):

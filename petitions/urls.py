@@ -2,7 +2,7 @@ from django.urls import path
 
 from core.pagecache import shared_page
 from petitions import feeds
-from petitions.views import organise, public, signing, subscriptions, updates
+from petitions.views import organise, public, review, signing, subscriptions, updates
 
 updates_rss, updates_atom = shared_page()(feeds.PetitionUpdatesFeed()), shared_page()(feeds.PetitionUpdatesAtomFeed())
 
@@ -28,11 +28,22 @@ urlpatterns = [
     path("organise/", organise.organise_index, name="organise_index"),
     path("organise/new/", organise.organise_new, name="organise_new"),
     path("organise/invitations/<str:token>/", organise.organise_invitation, name="organise_invitation"),
+    path("organise/rules/", review.organise_rules_everywhere, name="organise_rules_everywhere"),
+    path("organise/rules/<int:rule_id>/remove/", review.organise_rule_remove_everywhere,
+         name="organise_rule_remove_everywhere"),  # fmt: skip
     path("organise/<slug:slug>/", organise.organise_dashboard, name="organise_dashboard"),
     path("organise/<slug:slug>/edit/", organise.organise_edit, name="organise_edit"),
     path("organise/<slug:slug>/state/", organise.organise_transition, name="organise_transition"),
     path("organise/<slug:slug>/invalidate/", organise.organise_invalidate, name="organise_invalidate"),
     path("organise/<slug:slug>/members/", organise.organise_members, name="organise_members"),
+    path("organise/<slug:slug>/rules/", review.organise_rules, name="organise_rules"),
+    path("organise/<slug:slug>/rules/<int:rule_id>/remove/", review.organise_rule_remove, name="organise_rule_remove"),
+    path("organise/<slug:slug>/held/", review.organise_held, name="organise_held"),
+    path("organise/<slug:slug>/invalidations/", review.organise_invalidations, name="organise_invalidations"),
+    path("organise/<slug:slug>/invalidations/<int:job_id>/", review.organise_invalidation,
+         name="organise_invalidation"),  # fmt: skip
+    path("organise/<slug:slug>/invalidations/<int:job_id>/progress/", review.organise_invalidation_progress,
+         name="organise_invalidation_progress"),  # fmt: skip
     path("organise/<slug:slug>/outcome/", updates.organise_outcome, name="organise_outcome"),
     path("organise/<slug:slug>/updates/", updates.organise_updates, name="organise_updates"),
     path("organise/<slug:slug>/updates/<int:number>/", updates.organise_update, name="organise_update"),

@@ -5,7 +5,14 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import RecordAdmin
 from signatures.email import InvalidEmail, email_canonical, email_masked
-from signatures.models import CountCorrection, IntakeFailure, Signature, SignatureInvalidation
+from signatures.models import (
+    CountCorrection,
+    IntakeFailure,
+    Signature,
+    SignatureInvalidation,
+    SignatureRule,
+    SignatureRuleChange,
+)
 from signatures.services.intake import signature_intake_failures_retry
 
 
@@ -72,11 +79,53 @@ class IntakeFailureAdmin(admin.ModelAdmin):
 
 @admin.register(SignatureInvalidation)
 class SignatureInvalidationAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "petition", "signature_count", "created_by", "reason"]
+    """Read-only: jobs are counted, run, stopped and reversed from the organisers' pages, which keep the record."""
+
+    list_display = ["created_at", "petition", "state", "matched", "signature_count", "restored_count", "created_by"]
+    list_filter = ["state"]
     list_select_related = ["petition", "created_by"]
-    readonly_fields = ["petition", "created_by", "created_at", "reason", "criteria", "signature_count"]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class SignatureRuleChangeInline(admin.TabularInline):
+    model = SignatureRuleChange
+    fields = ["at", "by", "change", "before", "after"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SignatureRule)
+class SignatureRuleAdmin(admin.ModelAdmin):
+    """Read-only, with each rule's audit: rules are added and removed at /organise/rules/ (every petition) and on
+    each petition's rules page, so that every change is recorded."""
+
+    list_display = ["kind", "value", "action", "petition", "created_by", "created_at", "removed_at"]
+    list_filter = [
+        "kind",
+        "action",
+        ("petition", admin.EmptyFieldListFilter),
+        ("removed_at", admin.EmptyFieldListFilter),
+    ]
+    list_select_related = ["petition", "created_by"]
+    search_fields = ["value", "note"]
+    inlines = [SignatureRuleChangeInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 

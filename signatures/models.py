@@ -98,7 +98,8 @@ class SignatureRule(models.Model):
                 name="signature_rule_country_limit",
             ),
             models.CheckConstraint(
-                condition=~Q(action=RuleAction.ALLOW) | Q(kind__in=[RuleKind.IP_RANGE, RuleKind.DOMAIN, RuleKind.ADDRESS]),
+                condition=~Q(action=RuleAction.ALLOW)
+                | Q(kind__in=[RuleKind.IP_RANGE, RuleKind.DOMAIN, RuleKind.ADDRESS]),
                 name="signature_rule_allow_kinds",
             ),
         ]
@@ -240,7 +241,7 @@ class Signature(models.Model):
     )
     # Marked at signing by a rule: confirming it makes it held, not confirmed (SignatureState.HELD). The signer is
     # told nothing different. An organiser's review clears `marked` (counted) or sets it aside.
-    marked = models.BooleanField(default=False)
+    marked = models.BooleanField(default=False, db_default=False)
     marked_by_rule = models.ForeignKey(
         SignatureRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="marked_signatures"
     )
@@ -302,10 +303,12 @@ class Signature(models.Model):
             models.Index(fields=["petition", "email_domain", "created_at"], name="signature_domain_burst_idx"),
             models.Index(fields=["canonical_email"], name="signature_canonical_email_idx"),
             # Invalidation jobs walk a petition's rows in id order; the dashboard lists the held ones.
-            models.Index(fields=["invalidation", "id"], condition=Q(invalidation__isnull=False), name="signature_invalidation_idx"),
             models.Index(
-                fields=["petition", "id"], condition=Q(state=SignatureState.HELD), name="signature_held_idx"
+                fields=["invalidation", "id"],
+                condition=Q(invalidation__isnull=False),
+                name="signature_invalidation_idx",
             ),
+            models.Index(fields=["petition", "id"], condition=Q(state=SignatureState.HELD), name="signature_held_idx"),
             # A mailing's report: who stopped the organisers' mail since it went out.
             models.Index(
                 fields=["petition", "unsubscribed_at"],

@@ -16,7 +16,16 @@ from django.utils import timezone
 
 from signatures.countries import country_name
 from signatures.email import GMAIL_DOMAINS, PLUS_ADDRESSING_DOMAINS
-from signatures.models import HourTally, PetitionTally, RegionTally, Signature, SignatureState
+from signatures.models import (
+    HourTally,
+    PetitionTally,
+    RegionTally,
+    Signature,
+    SignatureInvalidation,
+    SignatureRule,
+    SignatureRuleChange,
+    SignatureState,
+)
 
 # Domains too common for "many signers share a domain" to mean anything.
 COMMON_DOMAINS = PLUS_ADDRESSING_DOMAINS | GMAIL_DOMAINS | {
@@ -141,7 +150,7 @@ def signature_bursts(
     base = Signature.objects.filter(
         petition_id=petition_id,
         created_at__gte=now - (timedelta(hours=hours) if hours else timedelta(days=days)),
-        state__in=[SignatureState.PENDING, SignatureState.CONFIRMED],
+        state__in=[SignatureState.PENDING, SignatureState.CONFIRMED, SignatureState.HELD],
     ).order_by()
     bursts = []
     by_ip = (
@@ -171,3 +180,36 @@ def signature_bursts(
 
 def _window(row: dict) -> dict:
     return {"since": row["window"], "until": row["window"] + timedelta(hours=1), "count": row["n"]}
+
+
+def signatures_held_page(*, petition_id: int, page_number, per_page: int = 25) -> Page:
+    """Signatures a rule held, oldest first (the order they are reviewed in), with the rule that held each."""
+    rows = (
+        Signature.objects.filter(petition_id=petition_id, state=SignatureState.HELD)
+        .select_related("marked_by_rule")
+        .order_by("pk")
+        .only(
+            "pk", "first_name", "last_name", "email_domain", "country", "created_at", "confirmed_at", "marked_by_rule",
+            "marked_by_rule__kind", "marked_by_rule__value", "marked_by_rule__limit", "marked_by_rule__petition_id",
+        )
+    )  # fmt: skip
+    return Paginator(rows, per_page).get_page(page_number)
+
+
+def signature_rules_for(*, petition_id: int | None) -> list[SignatureRule]:
+    """The rules in force for one petition (its own), or for every petition (None)."""
+    return list(
+        SignatureRule.objects.filter(petition_id=petition_id, removed_at__isnull=True).select_related("created_by")
+    )
+
+
+def signature_rule_changes(*, petition_id: int | None, limit: int = 50) -> list[SignatureRuleChange]:
+    return list(SignatureRuleChange.objects.filter(petition_id=petition_id).select_related("by", "rule")[:limit])
+
+
+def invalidation_jobs(*, petition_id: int, limit: int = 50) -> list[SignatureInvalidation]:
+    return list(
+        SignatureInvalidation.objects.filter(petition_id=petition_id).select_related(
+            "created_by", "cancelled_by", "reversed_by"
+        )[:limit]
+    )

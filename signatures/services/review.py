@@ -117,9 +117,9 @@ def signatures_matching(*, petition, criteria: Criteria):
         rows = rows.filter(marked_by_rule_id=criteria.rule)
     if criteria.name:
         regex = _name_regex(criteria.name)
-        rows = rows.annotate(
-            full_name=Concat("first_name", Value(" "), "last_name", output_field=CharField())
-        ).filter(Q(first_name__iregex=regex) | Q(last_name__iregex=regex) | Q(full_name__iregex=regex))
+        rows = rows.annotate(full_name=Concat("first_name", Value(" "), "last_name", output_field=CharField())).filter(
+            Q(first_name__iregex=regex) | Q(last_name__iregex=regex) | Q(full_name__iregex=regex)
+        )
     return rows
 
 

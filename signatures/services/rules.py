@@ -115,10 +115,14 @@ def rule_value_normalise(*, kind: str, value: str) -> str:
             if domain.replace("*", "").replace("?", "").replace(".", "") == "":
                 raise RuleError("That pattern would match every domain.")
             try:
-                labels = [email_domain_ascii(label) if not _GLOB_CHARS & set(label) else label for label in domain.split(".")]
+                labels = [
+                    email_domain_ascii(label) if not _GLOB_CHARS & set(label) else label for label in domain.split(".")
+                ]
                 email_domain_ascii(domain.replace("*", "a").replace("?", "a"))
             except InvalidEmail as exc:
-                raise RuleError("A pattern is a domain with * (any letters) or ? (one letter), like spam-*.example.") from exc
+                raise RuleError(
+                    "A pattern is a domain with * (any letters) or ? (one letter), like spam-*.example."
+                ) from exc
             return ".".join(labels)
         try:
             ascii_domain = email_domain_ascii(domain)

@@ -60,3 +60,46 @@
     }
   });
 })();
+
+// An invalidation job, on its organiser page: the figures follow the job while it runs or is reversed, once a
+// second; when it ends the page is loaded again for the buttons that now apply (without script: reload by hand).
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-job-url]").forEach(function (box) {
+    if (box.getAttribute("data-active") !== "true") {
+      return;
+    }
+    var url = box.getAttribute("data-job-url");
+    function tick() {
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error(String(response.status));
+          }
+          return response.json();
+        })
+        .then(function (job) {
+          ["state_label", "matched", "set_aside", "restored"].forEach(function (name) {
+            var cell = box.querySelector("[data-figure=" + name + "]");
+            if (cell) {
+              cell.textContent = typeof job[name] === "number" ? job[name].toLocaleString() : job[name];
+            }
+          });
+          var bar = box.querySelector("progress");
+          if (bar) {
+            bar.max = Math.max(job.matched, 1);
+            bar.value = job.state === "reversing" ? job.restored : job.set_aside;
+          }
+          if (job.active) {
+            window.setTimeout(tick, 1000);
+          } else {
+            window.location.reload();
+          }
+        })
+        .catch(function () {
+          window.setTimeout(tick, 5000);
+        });
+    }
+    window.setTimeout(tick, 1000);
+  });
+})();

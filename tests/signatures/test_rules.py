@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 import signatures.services.intake as intake
+from accounts.roles import ORGANISERS
 from petitions.services.signing import REFUSED
 from signatures.models import (
     RegionTally,
@@ -24,9 +25,12 @@ from signatures.models import (
 )
 from signatures.services import review, rules
 from signatures.services.counts import signature_counts_flush
-from signatures.services.signing import signature_confirm, signature_confirm_token, signature_withdraw
-from signatures.services.signing import signature_withdraw_token
-from accounts.roles import ORGANISERS
+from signatures.services.signing import (
+    signature_confirm,
+    signature_confirm_token,
+    signature_withdraw,
+    signature_withdraw_token,
+)
 from tests.factories import staff_user
 from tests.petitions.factories import ConfirmedSignatureFactory, OpenPetitionFactory
 from tests.signatures.helpers import form_data
