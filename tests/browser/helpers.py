@@ -41,7 +41,9 @@ def screenshot(page, name: str, device: Device) -> None:
 
 
 def assert_fits_width(page, label: str) -> None:
-    """Nothing on the page is wider than the window: no sideways scrolling (on a phone, no zooming out)."""
+    """Nothing on the page is wider than the window: no sideways scrolling (on a phone, no zooming out). Measured
+    once the page's style sheet has loaded: before it, a wide table is laid out unstyled."""
+    page.wait_for_load_state("load")
     widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1], f"{label} ({page.url}) is {widths[0]} px wide in a {widths[1]} px window"
 
