@@ -20,7 +20,6 @@ VIGIL_SIGNATURE_RULES_SECONDS whether any rule changed. Changing rules goes thro
 `signature_rule_remove`, each written to the audit (SignatureRuleChange).
 """
 
-import fnmatch
 import functools
 import ipaddress
 import logging
@@ -192,7 +191,12 @@ class _Scope:
 
     def finish(self) -> None:
         if self.globs:
-            self.glob_matcher = re2.compile("|".join(f"(?:{_glob_regex(glob)})" for glob, _action, _pk in self.globs))
+            # One RE2 set: a single pass over the domain says which of the patterns match it, however many.
+            matcher = re2.Set.FullMatchSet()
+            for glob, _action, _pk in self.globs:
+                matcher.Add(_glob_regex(glob))
+            matcher.Compile()
+            self.glob_matcher = matcher
 
     def matches(self, *, address: str, domains: list[str], ip, petition_id: int | None, country: str):
         """Every (action, rule id) of this scope that matches."""
@@ -202,9 +206,9 @@ class _Scope:
         for domain in domains:
             found.extend(self.domains.get(domain, ()))
         if self.glob_matcher is not None and domains:
-            whole = domains[0]
-            if self.glob_matcher.fullmatch(whole):
-                found.extend((action, pk) for glob, action, pk in self.globs if fnmatch.fnmatchcase(whole, glob))
+            for index in self.glob_matcher.Match(domains[0]) or ():
+                _glob, action, pk = self.globs[index]
+                found.append((action, pk))
         if self.disposable and domains and _is_disposable(domains):
             found.extend(self.disposable)
         if ip is not None and self.networks:
