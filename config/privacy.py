@@ -19,7 +19,7 @@ from deliverables.models import (
     SignOnState,
 )
 from petitions.models import PetitionInvitation
-from signatures.models import IntakeFailure, Signature, SignatureState
+from signatures.models import IntakeFailure, RuleKind, Signature, SignatureRule, SignatureState
 
 HOURLY = "core.tasks.privacy_rules_task (hourly)"
 
@@ -70,6 +70,11 @@ def held_delivered_files():
     counts = [_held(items, "delivery__created_at"), _held(compiles, "created_at")]
     oldest = [when for _count, when in counts if when is not None]
     return sum(count for count, _when in counts), min(oldest) if oldest else None
+
+
+def held_rule_addresses():
+    rules = SignatureRule.objects.filter(kind__in=[RuleKind.ADDRESS, RuleKind.IP_RANGE]).exclude(value="(erased)")
+    return _held(rules, "created_at")
 
 
 def held_invitations():
@@ -203,6 +208,16 @@ REGISTRY = [
         task=HOURLY,
         apply="petitions.services.memberships.petition_invitations_expire",
         holding="config.privacy.held_invitations",
+    ),
+    PersonalData(
+        name="signature-rules",
+        what="Signature rules naming one e-mail address (canonical form) or a network, with their audit",
+        where="`signatures_signaturerule`, `signatures_signaturerulechange`",
+        rule="kept while the rule is in force; erased (in the rule and its audit) this many days after it is removed",
+        setting="`VIGIL_SIGNATURE_RULE_ERASE_DAYS` (90)",
+        task=HOURLY,
+        apply="signatures.services.rules.signature_rules_prune",
+        holding="config.privacy.held_rule_addresses",
     ),
     PersonalData(
         name="accounts-and-comments",

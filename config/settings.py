@@ -482,6 +482,8 @@ VIGIL_SIGNATURE_BURST_THRESHOLD = env_int("VIGIL_SIGNATURE_BURST_THRESHOLD", 25)
 # country limits read the tallies as often. Invalidation jobs set aside this many signatures per transaction; a
 # running job whose last batch is older than this many seconds is queued again.
 VIGIL_SIGNATURE_RULES_SECONDS = env_int("VIGIL_SIGNATURE_RULES_SECONDS", 2)
+# A removed rule naming one address or network has that value erased this many days after its removal.
+VIGIL_SIGNATURE_RULE_ERASE_DAYS = env_int("VIGIL_SIGNATURE_RULE_ERASE_DAYS", 90)
 VIGIL_INVALIDATION_BATCH = env_int("VIGIL_INVALIDATION_BATCH", 1_000)
 VIGIL_INVALIDATION_STALE_SECONDS = env_int("VIGIL_INVALIDATION_STALE_SECONDS", 120)
 # Client addresses are stored only as HMAC-SHA256 under this key (rate limits, fraud review).

@@ -5,5 +5,6 @@
 - counts.py: the flush that folds state changes into tallies, reconcile and rebuild
 - privacy.py: purging unconfirmed signatures, anonymising after a campaign
 - data_requests.py: a person's copy and erasure of what is held under their address (other apps join by signal)
-- review.py: organisers' invalidation of suspicious bursts
+- rules.py: signature rules (networks, domains, disposable domains, addresses, country limits) and their audit
+- review.py: held signatures counted, invalidation jobs counted, run, stopped and reversed
 """

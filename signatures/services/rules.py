@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import re2
 from django.conf import settings
@@ -422,3 +422,27 @@ def signature_rule_remove(*, rule: SignatureRule, by, now: datetime | None = Non
             )
     signature_rules_forget()
     return bool(updated)
+
+
+# What a removed rule's value becomes once its time on record is up.
+ERASED = "(erased)"
+
+
+def signature_rules_prune(*, now: datetime | None = None) -> int:
+    """Erase the address (or network) of address and network rules removed more than
+    VIGIL_SIGNATURE_RULE_ERASE_DAYS ago, in the rule and in its audit: a suspected abuser's address is not kept
+    for good once no rule needs it. What the rules did (held signatures, the record of changes) stays."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.VIGIL_SIGNATURE_RULE_ERASE_DAYS)
+    with transaction.atomic():
+        old = SignatureRule.objects.filter(
+            kind__in=[RuleKind.ADDRESS, RuleKind.IP_RANGE], removed_at__lt=cutoff
+        ).exclude(value=ERASED)
+        ids = list(old.values_list("pk", flat=True))
+        for change in SignatureRuleChange.objects.filter(rule_id__in=ids):
+            for snapshot in (change.before, change.after):
+                if snapshot.get("value"):
+                    snapshot["value"] = ERASED
+            change.save(update_fields=["before", "after"])
+        erased = SignatureRule.objects.filter(pk__in=ids).update(value=ERASED)
+    return erased

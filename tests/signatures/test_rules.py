@@ -325,3 +325,25 @@ def test_a_rule_added_mid_surge_holds_every_signature_after_it_takes_effect(sett
     assert len(before) > 20 and len(settled) > 20, (len(before), len(settled))
     assert set(before) == {None}
     assert set(settled) == {rule.pk}
+
+
+def test_a_removed_address_rule_is_erased_after_its_time_and_a_rule_in_force_never(petition, settings):
+    settings.VIGIL_SIGNATURE_RULE_ERASE_DAYS = 90
+    user = staff_user(ORGANISERS)
+    gone = rules.signature_rule_add(
+        petition=petition, by=user, kind=RuleKind.ADDRESS, action="refuse", value="a@x.example"
+    )
+    kept = rules.signature_rule_add(
+        petition=petition, by=user, kind=RuleKind.ADDRESS, action="refuse", value="b@x.example"
+    )
+    domain = rules.signature_rule_add(
+        petition=petition, by=user, kind=RuleKind.DOMAIN, action="mark", value="x.example"
+    )
+    rules.signature_rule_remove(rule=gone, by=user)
+    rules.signature_rule_remove(rule=domain, by=user)
+    assert rules.signature_rules_prune(now=timezone.now() + timedelta(days=89)) == 0
+    assert rules.signature_rules_prune(now=timezone.now() + timedelta(days=91)) == 1
+    values = dict(SignatureRule.objects.values_list("pk", "value"))
+    assert values == {gone.pk: rules.ERASED, kept.pk: "b@x.example", domain.pk: "x.example"}
+    snapshots = SignatureRuleChange.objects.filter(rule=gone).values_list("before", "after")
+    assert "a@x.example" not in str(list(snapshots))
