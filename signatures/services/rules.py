@@ -34,6 +34,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
+from core.outage import DATABASE_DOWN, database_unreachable
 from signatures.countries import COUNTRY_NAMES
 from signatures.email import InvalidEmail, email_canonical, email_domain_ascii
 from signatures.models import RegionTally, RuleAction, RuleKind, SignatureRule, SignatureRuleChange
@@ -269,7 +270,8 @@ def _compile(stamp: tuple, now: float) -> _Compiled:
 
 def _rules() -> _Compiled:
     """The compiled rules, looked at again when older than VIGIL_SIGNATURE_RULES_SECONDS (and rebuilt only if a
-    rule was added, changed or removed since)."""
+    rule was added, changed or removed since). While the database cannot be reached, the rules last read go on
+    applying (none, in a process that never read them): signing goes on through the intake meanwhile."""
     global _compiled
     now = time.monotonic()
     compiled = _compiled
@@ -279,11 +281,21 @@ def _rules() -> _Compiled:
         compiled = _compiled
         if compiled is not None and now - compiled.checked_at < settings.VIGIL_SIGNATURE_RULES_SECONDS:
             return compiled
-        stamp = _stamp()
-        if compiled is not None and compiled.stamp == stamp:
-            compiled.checked_at = now
-            return compiled
-        _compiled = _compile(stamp, now)
+        try:
+            stamp = _stamp()
+            if compiled is not None and compiled.stamp == stamp:
+                compiled.checked_at = now
+                return compiled
+            _compiled = _compile(stamp, now)
+        except DATABASE_DOWN as exc:
+            database_unreachable(exc, what="signatures are checked against the rules last read")
+            if compiled is None:
+                _compiled = _Compiled(
+                    stamp=None, checked_at=now, everywhere=_Scope(), petitions={}, any_everywhere=False
+                )
+            else:
+                compiled.checked_at = now
+            return _compiled
         _country_counts.clear()
         return _compiled
 
@@ -303,7 +315,11 @@ def _country_count(*, petition_id: int, country: str) -> int:
     cached = _country_counts.get(key)
     if cached is not None and now - cached[0] < settings.VIGIL_SIGNATURE_RULES_SECONDS:
         return cached[1]
-    total = RegionTally.objects.filter(petition_id=petition_id, country=country).aggregate(n=Sum("confirmed"))["n"]
+    try:
+        total = RegionTally.objects.filter(petition_id=petition_id, country=country).aggregate(n=Sum("confirmed"))["n"]
+    except DATABASE_DOWN as exc:
+        database_unreachable(exc, what="country limits use the counts last read")
+        total = cached[1] if cached is not None else 0
     _country_counts[key] = (now, total or 0)
     return total or 0
 

@@ -57,6 +57,29 @@ def test_signing_goes_on_while_the_database_is_down(client, intake_on, caplog, s
     assert Signature.objects.filter(petition=petition).count() == 5
 
 
+def test_signature_rules_last_read_go_on_applying_while_the_database_is_down(client, intake_on, settings):
+    from signatures.services import rules
+
+    petition = OpenPetitionFactory()
+    sign = reverse("petitions:sign", args=[petition.slug])
+    settings.VIGIL_SIGN_PETITION_CACHE_SECONDS = 0
+    rules.signature_rules_forget()
+    rule = rules.signature_rule_add(petition=petition, by=None, kind="domain", action="mark", value="farm.example")
+    refused = rules.signature_rule_add(petition=petition, by=None, kind="domain", action="refuse", value="no.example")
+    selectors.petition_for_signing(slug=petition.slug)
+    assert client.post(sign, form_data(email="first@example.org")).status_code == 303  # the rules are read
+    with database_down():
+        held = client.post(sign, form_data(email="bot@farm.example"))
+        kept_out = client.post(sign, form_data(email="bot@no.example"))
+    # A refusal shows the form again, which needs the database: the outage page, as for any invalid form meanwhile.
+    assert held.status_code == 303 and kept_out.status_code == 503
+    assert intake.signature_intake_drain() == 2
+    assert Signature.objects.get(canonical_email="bot@farm.example").marked_by_rule == rule
+    assert not Signature.objects.filter(canonical_email="bot@no.example").exists()
+    rules.signature_rule_remove(rule=refused, by=None)
+    rules.signature_rules_forget()
+
+
 def test_a_page_that_needs_the_database_answers_503_with_retry_after(client, caplog, settings):
     settings.VIGIL_PAGE_CACHE = False
     petition = OpenPetitionFactory()
