@@ -29,7 +29,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -38,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import descendants, psql, redis_persistence  # noqa: E402
-from bench.surge import DB_NAME, ENV, PETITION, SEED_DB, _dockerfile_server, _seed  # noqa: E402
+from bench.surge import DB_NAME, ENV, PETITION, SEED_DB, _seed, against_neighbours, completed, load_run, stack  # noqa: E402
 
 MAILING_SCRIPT = r"""
 import django, json, sys
@@ -77,26 +76,13 @@ def _rss_kb(pid: int) -> int:
 
 
 def _load(py: str, env: dict, args, server_pid: int, *, first_signer: int) -> dict:
-    out = subprocess.run(
-        [py, str(ROOT / "bench" / "surge.py"), "--client", "--seconds", str(args.seconds), "--clients",
-         str(args.clients), "--port", str(args.port), "--only", "petition,flow", "--server-pids", str(server_pid),
-         "--first-signer", str(first_signer)],
-        cwd=ROOT, env=env, capture_output=True, text=True,
-    )  # fmt: skip
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr)
-    data = json.loads(out.stdout.strip().splitlines()[-1])["results"]
-    petition = data["petition"]
-    flow = data["flow"]
-    ok = [sample for sample in petition["samples"]["get"] if sample[2]]
-
-    def done(step: str) -> int:
-        return sum(1 for sample in flow["samples"].get(step, []) if sample[2])
-
+    data = load_run(py, env, port=args.port, server_pid=server_pid, seconds=args.seconds, clients=args.clients,
+                    only="petition,flow", first_signer=first_signer)  # fmt: skip
+    petition, flow = data["petition"], data["flow"]
     return {
-        "page_per_second": len(ok) / petition["seconds"],
-        "signed_per_second": done("thanks") / flow["seconds"],
-        "flows_per_second": min(done("thanks"), done("confirm_post")) / flow["seconds"],
+        "page_per_second": completed(petition, "get") / petition["seconds"],
+        "signed_per_second": completed(flow, "thanks") / flow["seconds"],
+        "flows_per_second": min(completed(flow, "thanks"), completed(flow, "confirm_post")) / flow["seconds"],
     }
 
 
@@ -130,34 +116,12 @@ def _run(args, py: str, env: dict) -> None:
     )
     _sql("VACUUM ANALYZE signatures_signature")
 
-    command, workers = _dockerfile_server()
-    command = [str(ROOT / ".venv/bin/gunicorn") if part == "gunicorn" else part for part in command]
-    command = [f"127.0.0.1:{args.port}" if part.startswith("0.0.0.0:") else part for part in command]
-    command += ["--workers", str(workers), "--backlog", "2048"]
-    tmp = Path(tempfile.mkdtemp(prefix="vigil-mailing-"))
-    logs = [open(tmp / name, "wb") for name in ("gunicorn.log", "worker.log", "beat.log")]  # noqa: SIM115
-    processes = []
-    try:
-        processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT))
-        worker = subprocess.Popen(
-            [py, "-m", "celery", "-A", "config", "worker", "--concurrency=2", "--without-gossip", "--without-mingle",
-             "--loglevel=WARNING"], cwd=ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT)  # fmt: skip
-        processes.append(worker)
-        processes.append(subprocess.Popen(
-            [py, "-m", "celery", "-A", "config", "beat", "--loglevel=WARNING", "--schedule", str(tmp / "beat")],
-            cwd=ROOT, env=env, stdout=logs[2], stderr=subprocess.STDOUT))  # fmt: skip
-        for _ in range(150):
-            curl = ["curl", "-sf", "-o", "/dev/null", f"http://127.0.0.1:{args.port}{PETITION}"]
-            if subprocess.run(curl).returncode == 0:
-                break
-            time.sleep(0.2)
-        time.sleep(3)  # the worker's processes up and beat's first round done
-
-        server = processes[0].pid
+    loads: list[tuple[str, dict]] = []
+    mailings: list[dict] = []
+    with stack(py, env, port=args.port, prefix="vigil-mailing-") as (processes, tmp):
+        server, worker = processes[0].pid, processes[1]
         people = iter(range(0, 10**9, 1_000_000))  # each load's signers are new people
         pids = [worker.pid, *descendants(worker.pid)]
-        loads: list[tuple[str, dict]] = []
-        mailings: list[dict] = []
 
         def load(label: str) -> dict:
             figures = _load(py, env, args, server, first_signer=next(people))
@@ -175,16 +139,6 @@ def _run(args, py: str, env: dict) -> None:
                 continue
             mailings.append(_mailing(py, env, slug, pids, lambda: load("with")))
             load("without")
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for log in logs:
-            log.close()
 
     print(f"\ncpu cores: {os.cpu_count()}   logs: {tmp}")
     for number, mailing in enumerate(mailings, 1):
@@ -197,12 +151,7 @@ def _run(args, py: str, env: dict) -> None:
               f"{mailing['during']:,} sent when the load ended")  # fmt: skip
     # Each load with a mailing against the mean of the loads without one just before and after it (drift).
     for name in ("page_per_second", "signed_per_second", "flows_per_second"):
-        ratios = []
-        for index, (label, figures) in enumerate(loads):
-            if label in ("with", "control"):
-                around = (loads[index - 1][1][name] + loads[index + 1][1][name]) / 2
-                ratios.append(figures[name] / around)
-        shown = ", ".join(f"{ratio:.2f}" for ratio in ratios)
+        shown = ", ".join(f"{ratio:.2f}" for ratio in against_neighbours(loads, name, ("with", "control")))
         print(f"{name.replace('_', ' ')}, with against without (the loads either side): {shown}")
 
 

@@ -21,18 +21,17 @@ Method
   signers: their cost is what is measured, not held signatures) and without them again. Rules are added and
   removed in the database; the servers see the change within VIGIL_SIGNATURE_RULES_SECONDS (2 s), and the load
   starts 5 s later. Each load with rules is compared with the mean of the loads without them just before and
-  after it (the machine drifts within a run): signatures/s and complete flows/s.
+  after it (the machine drifts within a run), and the mean of all loads with rules against the mean of all loads
+  without: signatures/s and complete flows/s.
 """
 
 import argparse
 import ipaddress
-import json
 import os
 import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -173,7 +172,7 @@ def check(args) -> None:
 
 
 def surge(args) -> None:
-    from bench.surge import DB_NAME, ENV, PETITION, SEED_DB, _dockerfile_server, _seed
+    from bench.surge import DB_NAME, ENV, PETITION, SEED_DB, _seed, against_neighbours, completed, load_run, stack
 
     py = str(ROOT / ".venv" / "bin" / "python")
     env = {**os.environ, **ENV, "PYTHONPATH": str(ROOT)}
@@ -186,47 +185,17 @@ def surge(args) -> None:
     petition_id = int(psql(f"SELECT id FROM petitions_petition WHERE slug = '{slug}'", DB_NAME))
     insert = _insert_sql(rule_rows(count=args.rules, petition_id=petition_id))
 
-    command, workers = _dockerfile_server()
-    command = [str(ROOT / ".venv/bin/gunicorn") if part == "gunicorn" else part for part in command]
-    command = [f"127.0.0.1:{args.port}" if part.startswith("0.0.0.0:") else part for part in command]
-    command += ["--workers", str(workers), "--backlog", "2048"]
-    tmp = Path(tempfile.mkdtemp(prefix="vigil-rules-"))
-    logs = [open(tmp / name, "wb") for name in ("gunicorn.log", "worker.log", "beat.log")]  # noqa: SIM115
-    processes = []
     loads: list[tuple[str, dict]] = []
-    try:
-        processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT))
-        processes.append(subprocess.Popen(
-            [py, "-m", "celery", "-A", "config", "worker", "--concurrency=2", "--without-gossip", "--without-mingle",
-             "--loglevel=WARNING"], cwd=ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT))  # fmt: skip
-        processes.append(subprocess.Popen(
-            [py, "-m", "celery", "-A", "config", "beat", "--loglevel=WARNING", "--schedule", str(tmp / "beat")],
-            cwd=ROOT, env=env, stdout=logs[2], stderr=subprocess.STDOUT))  # fmt: skip
-        for _ in range(150):
-            curl = ["curl", "-sf", "-o", "/dev/null", f"http://127.0.0.1:{args.port}{PETITION}"]
-            if subprocess.run(curl).returncode == 0:
-                break
-            time.sleep(0.2)
-        time.sleep(3)
+    with stack(py, env, port=args.port, prefix="vigil-rules-") as (processes, tmp):
         people = iter(range(0, 10**9, 1_000_000))
 
         def load(label: str) -> None:
-            out = subprocess.run(
-                [py, str(ROOT / "bench" / "surge.py"), "--client", "--seconds", str(args.seconds), "--clients",
-                 str(args.clients), "--port", str(args.port), "--only", "flow", "--server-pids",
-                 str(processes[0].pid), "--first-signer", str(next(people))],
-                cwd=ROOT, env=env, capture_output=True, text=True,
-            )  # fmt: skip
-            if out.returncode != 0:
-                raise RuntimeError(out.stderr)
-            flow = json.loads(out.stdout.strip().splitlines()[-1])["results"]["flow"]
-
-            def done(step: str) -> int:
-                return sum(1 for sample in flow["samples"].get(step, []) if sample[2])
-
+            flow = load_run(py, env, port=args.port, server_pid=processes[0].pid, seconds=args.seconds,
+                            clients=args.clients, only="flow", first_signer=next(people))["flow"]  # fmt: skip
+            signed, confirmed = completed(flow, "thanks"), completed(flow, "confirm_post")
             figures = {
-                "signed_per_second": done("thanks") / flow["seconds"],
-                "flows_per_second": min(done("thanks"), done("confirm_post")) / flow["seconds"],
+                "signed_per_second": signed / flow["seconds"],
+                "flows_per_second": min(signed, confirmed) / flow["seconds"],
             }
             loads.append((label, figures))
             print(f"{label:<8} signed {figures['signed_per_second']:6.1f}/s  complete flows "
@@ -246,26 +215,15 @@ def surge(args) -> None:
             time.sleep(5)
             load("without")
         marked = psql("SELECT count(*) FROM signatures_signature WHERE marked", DB_NAME)
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for log in logs:
-            log.close()
     print(f"\ncpu cores: {os.cpu_count()}   rules loaded in the loads with: {held}   signatures held: {marked}   "
           f"logs: {tmp}")  # fmt: skip
     for name in ("signed_per_second", "flows_per_second"):
-        ratios = []
-        for index, (label, figures) in enumerate(loads):
-            if label == "with":
-                around = (loads[index - 1][1][name] + loads[index + 1][1][name]) / 2
-                ratios.append(figures[name] / around)
-        shown = ", ".join(f"{ratio:.3f}" for ratio in ratios)
-        print(f"{name.replace('_', ' ')}, with rules against without (the loads either side): {shown}")
+        shown = ", ".join(f"{ratio:.3f}" for ratio in against_neighbours(loads, name, ("with",)))
+        pooled = statistics.fmean(f[name] for label, f in loads if label == "with") / statistics.fmean(
+            f[name] for label, f in loads if label == "without"
+        )
+        print(f"{name.replace('_', ' ')}, with rules against without (the loads either side): {shown}; "
+              f"every load with against every load without: {pooled:.3f}")  # fmt: skip
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ Method
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -223,6 +224,73 @@ def _dockerfile_server() -> tuple[list[str], int]:
     command = json.loads(re.search(r"^CMD (\[.*\])$", text, re.M).group(1))
     workers = int(re.search(r"WEB_CONCURRENCY=(\d+)", text).group(1))
     return command, workers
+
+
+@contextlib.contextmanager
+def stack(py: str, env: dict, *, port: int, prefix: str):
+    """The surge's servers for a benchmark that drives them itself: gunicorn as the Dockerfile runs it, a 2-process
+    Celery worker and beat, up and answering the petition page. Yields (processes, logs folder); stops them after."""
+    command, workers = _dockerfile_server()
+    command = [str(ROOT / ".venv/bin/gunicorn") if part == "gunicorn" else part for part in command]
+    command = [f"127.0.0.1:{port}" if part.startswith("0.0.0.0:") else part for part in command]
+    command += ["--workers", str(workers), "--backlog", "2048"]
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    logs = [open(tmp / name, "wb") for name in ("gunicorn.log", "worker.log", "beat.log")]  # noqa: SIM115
+    processes = []
+    try:
+        processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT))
+        processes.append(subprocess.Popen(
+            [py, "-m", "celery", "-A", "config", "worker", "--concurrency=2", "--without-gossip", "--without-mingle",
+             "--loglevel=WARNING"], cwd=ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT))  # fmt: skip
+        processes.append(subprocess.Popen(
+            [py, "-m", "celery", "-A", "config", "beat", "--loglevel=WARNING", "--schedule", str(tmp / "beat")],
+            cwd=ROOT, env=env, stdout=logs[2], stderr=subprocess.STDOUT))  # fmt: skip
+        for _ in range(150):
+            curl = ["curl", "-sf", "-o", "/dev/null", f"http://127.0.0.1:{port}{PETITION}"]
+            if subprocess.run(curl).returncode == 0:
+                break
+            time.sleep(0.2)
+        time.sleep(3)  # the worker's processes up and beat's first round done
+        yield processes, tmp
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in logs:
+            log.close()
+
+
+def load_run(py: str, env: dict, *, port: int, server_pid: int, seconds: float, clients: int, only: str,
+             first_signer: int) -> dict:  # fmt: skip
+    """One load of this script's generator against servers already running (stack): its results per phase."""
+    out = subprocess.run(
+        [py, str(ROOT / "bench" / "surge.py"), "--client", "--seconds", str(seconds), "--clients", str(clients),
+         "--port", str(port), "--only", only, "--server-pids", str(server_pid), "--first-signer", str(first_signer)],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])["results"]
+
+
+def completed(phase: dict, step: str) -> int:
+    """How many requests of one step of a phase succeeded."""
+    return sum(1 for sample in phase["samples"].get(step, []) if sample[2])
+
+
+def against_neighbours(loads: list[tuple[str, dict]], name: str, labels: tuple[str, ...]) -> list[float]:
+    """Each load labelled one of `labels` against the mean of the loads just before and after it (the machine
+    drifts within a run), for the figure `name`."""
+    ratios = []
+    for index, (label, figures) in enumerate(loads):
+        if label in labels:
+            around = (loads[index - 1][1][name] + loads[index + 1][1][name]) / 2
+            ratios.append(figures[name] / around)
+    return ratios
 
 
 def _seed(py: str, env: dict, *, fresh: bool, signatures: int) -> None:
