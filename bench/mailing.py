@@ -118,7 +118,8 @@ def _run(args, py: str, env: dict) -> None:
 
     loads: list[tuple[str, dict]] = []
     mailings: list[dict] = []
-    with stack(py, env, port=args.port, prefix="vigil-mailing-") as (processes, tmp):
+    with stack(py, env, port=args.port, prefix="vigil-mailing-") as running:
+        processes, tmp = running.processes, running.logs
         server, worker = processes[0].pid, processes[1]
         people = iter(range(0, 10**9, 1_000_000))  # each load's signers are new people
         pids = [worker.pid, *descendants(worker.pid)]

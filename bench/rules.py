@@ -186,7 +186,8 @@ def surge(args) -> None:
     insert = _insert_sql(rule_rows(count=args.rules, petition_id=petition_id))
 
     loads: list[tuple[str, dict]] = []
-    with stack(py, env, port=args.port, prefix="vigil-rules-") as (processes, tmp):
+    with stack(py, env, port=args.port, prefix="vigil-rules-") as running:
+        processes, tmp = running.processes, running.logs
         people = iter(range(0, 10**9, 1_000_000))
 
         def load(label: str) -> None:

@@ -41,13 +41,13 @@ import os
 import random
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -226,11 +226,19 @@ def _dockerfile_server() -> tuple[list[str], int]:
     return command, workers
 
 
+@dataclass
+class Stack:
+    processes: list  # gunicorn, the Celery worker, beat
+    logs: Path
+    command: list[str]  # gunicorn's
+
+
 @contextlib.contextmanager
-def stack(py: str, env: dict, *, port: int, prefix: str):
-    """The surge's servers for a benchmark that drives them itself: gunicorn as the Dockerfile runs it, a 2-process
-    Celery worker and beat, up and answering the petition page. Yields (processes, logs folder); stops them after."""
-    command, workers = _dockerfile_server()
+def stack(py: str, env: dict, *, port: int, prefix: str, workers: int = 0):
+    """The surge's servers: gunicorn as the Dockerfile runs it (its WEB_CONCURRENCY unless `workers` says), a
+    2-process Celery worker and beat, up and answering the petition page. Yields a Stack; stops them after."""
+    command, dockerfile_workers = _dockerfile_server()
+    workers = workers or dockerfile_workers
     command = [str(ROOT / ".venv/bin/gunicorn") if part == "gunicorn" else part for part in command]
     command = [f"127.0.0.1:{port}" if part.startswith("0.0.0.0:") else part for part in command]
     command += ["--workers", str(workers), "--backlog", "2048"]
@@ -251,7 +259,7 @@ def stack(py: str, env: dict, *, port: int, prefix: str):
                 break
             time.sleep(0.2)
         time.sleep(3)  # the worker's processes up and beat's first round done
-        yield processes, tmp
+        yield Stack(processes=processes, logs=tmp, command=command)
     finally:
         for process in processes:
             process.terminate()
@@ -406,31 +414,8 @@ def _run(args, py: str, env: dict) -> None:
     petition_id = int(psql(f"SELECT id FROM petitions_petition WHERE slug = '{PETITION.split('/')[2]}'", DB_NAME))
     reader_cookie = "sessionid=" + _reader_session(py, env)
 
-    command, workers = _dockerfile_server()
-    workers = args.workers or workers
-    command = [str(ROOT / ".venv/bin/gunicorn") if part == "gunicorn" else part for part in command]
-    command = [f"127.0.0.1:{args.port}" if part.startswith("0.0.0.0:") else part for part in command]
-    command += ["--workers", str(workers), "--backlog", "2048"]
-    tmp = Path(tempfile.mkdtemp(prefix="vigil-surge-"))
-    logs = [open(tmp / name, "wb") for name in ("gunicorn.log", "worker.log", "beat.log")]  # noqa: SIM115
-    processes = []
-    try:
-        processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT))
-        processes.append(subprocess.Popen(
-            [py, "-m", "celery", "-A", "config", "worker", "--concurrency=2", "--without-gossip", "--without-mingle",
-             "--loglevel=WARNING"], cwd=ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT))  # fmt: skip
-        processes.append(subprocess.Popen(
-            [py, "-m", "celery", "-A", "config", "beat", "--loglevel=WARNING", "--schedule", str(tmp / "beat")],
-            cwd=ROOT, env=env, stdout=logs[2], stderr=subprocess.STDOUT))  # fmt: skip
-        for _ in range(150):
-            if (
-                subprocess.run(
-                    ["curl", "-sf", "-o", "/dev/null", f"http://127.0.0.1:{args.port}/robots.txt"]
-                ).returncode
-                == 0
-            ):
-                break
-            time.sleep(0.2)
+    with stack(py, env, port=args.port, prefix="vigil-surge-", workers=args.workers) as running:
+        processes, tmp, command = running.processes, running.logs, running.command
         for path in PAGES.values():  # one visit each before measuring (imports, connections)
             subprocess.run(["curl", "-sf", "-o", "/dev/null", f"http://127.0.0.1:{args.port}{path}"], check=True)
         client = subprocess.run(
@@ -457,16 +442,6 @@ def _run(args, py: str, env: dict) -> None:
                 time.sleep(0.1)
         wrk = _wrk_series(args) if shutil.which("wrk") else {}
         reader = {name: _sequential(args.port, PAGES[name], reader_cookie, 200) for name in ("article", "discussion")}
-    finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for log in logs:
-            log.close()
 
     results, cpu = data["results"], data["cpu"]
     print(f"cpu cores: {os.cpu_count()}   gunicorn: {' '.join(command[1:])}   clients: {args.clients}   "
