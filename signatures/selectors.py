@@ -196,6 +196,18 @@ def signatures_held_page(*, petition_id: int, page_number, per_page: int = 25) -
     return Paginator(rows, per_page).get_page(page_number)
 
 
+def signatures_held_by_rule(*, petition_id: int) -> list[dict]:
+    """How many of a petition's signatures each rule holds, most first: {"rule": SignatureRule, "count": n}."""
+    counts = (
+        Signature.objects.filter(petition_id=petition_id, state=SignatureState.HELD)
+        .values("marked_by_rule")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+    )
+    rules = SignatureRule.objects.in_bulk([row["marked_by_rule"] for row in counts if row["marked_by_rule"]])
+    return [{"rule": rules.get(row["marked_by_rule"]), "count": row["n"]} for row in counts]
+
+
 def signature_rules_for(*, petition_id: int | None) -> list[SignatureRule]:
     """The rules in force for one petition (its own), or for every petition (None)."""
     return list(

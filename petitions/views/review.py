@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from petitions import selectors
@@ -106,17 +107,36 @@ def organise_held(request: HttpRequest, slug: str) -> HttpResponse:
         if not can_edit:
             raise PermissionDenied(_("Only organisers can review held signatures."))
         try:
-            signature_id = int(request.POST.get("signature", ""))
+            signature_id = int(request.POST.get("signature", "") or 0)
+            rule_id = int(request.POST.get("rule", "") or 0)
         except ValueError:
+            signature_id = rule_id = 0
+        if rule_id:
+            counted = review.signatures_release_by_rule(petition=petition, rule_id=rule_id, by=request.user)
+            messages.success(
+                request,
+                ngettext(
+                    "%(n)d signature counted: it joins the count within seconds.",
+                    "%(n)d signatures counted: they join the count within seconds.",
+                    counted,
+                )
+                % {"n": counted},
+            )
+        elif not signature_id:
             messages.error(request, _("Choose a signature."))
+        elif review.signature_release(petition=petition, signature_id=signature_id, by=request.user):
+            messages.success(request, _("Counted: it joins the count within seconds."))
         else:
-            if review.signature_release(petition=petition, signature_id=signature_id, by=request.user):
-                messages.success(request, _("Counted: it joins the count within seconds."))
-            else:
-                messages.error(request, _("That signature is no longer held."))
+            messages.error(request, _("That signature is no longer held."))
         return redirect(request.get_full_path())
     page = signature_selectors.signatures_held_page(petition_id=petition.pk, page_number=request.GET.get("page"))
-    return render(request, "petitions/organise/held.html", {"petition": petition, "page": page, "can_edit": can_edit})
+    context = {
+        "petition": petition,
+        "page": page,
+        "can_edit": can_edit,
+        "by_rule": signature_selectors.signatures_held_by_rule(petition_id=petition.pk),
+    }
+    return render(request, "petitions/organise/held.html", context)
 
 
 @organiser_view

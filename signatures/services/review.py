@@ -22,8 +22,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core.jobs import enqueue
-from core.models import EventKind
-from core.services.events import event_record
+from core.models import Event, EventKind
+from core.services.events import event_record, events_handle_soon
 from signatures.models import InvalidationState, Signature, SignatureInvalidation, SignatureState
 from signatures.services.counts import counts_flush_soon
 
@@ -335,3 +335,32 @@ def signature_release(*, petition, signature_id: int, by, now: datetime | None =
             event_record(kind=EventKind.SIGNATURE_CONFIRMED, petition=petition, subject_id=row.pk, now=now)
         counts_flush_soon()
     return True
+
+
+def signatures_release_by_rule(*, petition, rule_id: int, by, now: datetime | None = None) -> int:
+    """Count every signature of the petition that one rule held (and clear the mark of those it marked that are
+    not confirmed yet), in one transaction, each stamped with the review. Returns how many were held."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        marked = (
+            Signature.objects.select_for_update()
+            .filter(petition=petition, marked=True, marked_by_rule_id=rule_id)
+            .exclude(state__in=[SignatureState.WITHDRAWN, SignatureState.INVALIDATED])
+        )
+        rows = list(marked.values_list("pk", "state"))
+        held = [pk for pk, state in rows if state == SignatureState.HELD]
+        Signature.objects.filter(pk__in=held).update(
+            state=SignatureState.CONFIRMED, marked=False, reviewed_at=now, reviewed_by=by
+        )
+        Signature.objects.filter(pk__in=[pk for pk, state in rows if state != SignatureState.HELD]).update(
+            marked=False, reviewed_at=now, reviewed_by=by
+        )
+        if held and type(petition).objects.filter(pk=petition.pk, sends_events=True).exists():
+            Event.objects.bulk_create(
+                Event(kind=EventKind.SIGNATURE_CONFIRMED, petition_id=petition.pk, subject_id=pk, created_at=now)
+                for pk in held
+            )
+            events_handle_soon()
+        counts_flush_soon()
+    logger.info("%s counted %s signature(s) held by rule %s on petition %s", by, len(held), rule_id, petition.pk)
+    return len(held)

@@ -290,3 +290,37 @@ def test_the_admin_lists_rules_with_their_audit_and_jobs_read_only(petition, adm
     assert "added" in detail
     assert client.get(reverse("admin:signatures_signatureinvalidation_changelist")).status_code == 200
     assert client.get(reverse("admin:signatures_signaturerule_add")).status_code == 403
+
+
+def test_all_signatures_one_rule_held_are_counted_at_once_with_their_events(petition):
+    from core.models import Event, EventKind
+    from petitions.models import Petition
+
+    Petition.objects.filter(pk=petition.pk).update(sends_events=True)
+    user = _member(petition, MembershipRole.ORGANISER)
+    farm = rules.signature_rule_add(petition=petition, by=user, kind="domain", action="mark", value="farm.example")
+    other = rules.signature_rule_add(petition=petition, by=user, kind="domain", action="mark", value="other.example")
+    held = [
+        ConfirmedSignatureFactory(petition=petition, state=SignatureState.HELD, marked=True, marked_by_rule=farm)
+        for _ in range(2)
+    ]
+    waiting = PendingSignatureFactory(petition=petition, marked=True, marked_by_rule=farm)
+    elsewhere = ConfirmedSignatureFactory(
+        petition=petition, state=SignatureState.HELD, marked=True, marked_by_rule=other
+    )
+    client = _client(user)
+    url = reverse("petitions:organise_held", args=[petition.slug])
+    page = client.get(url).content.decode()
+    assert "Count all 2" in page and "Count it" in page  # the farm rule's two, the other rule's one
+    response = client.post(url, {"rule": farm.pk}, follow=True)
+    assert "2 signatures counted" in response.content.decode()
+    states = dict(petition.signatures.values_list("pk", "state"))
+    assert [states[row.pk] for row in held] == [SignatureState.CONFIRMED] * 2
+    assert states[waiting.pk] == SignatureState.PENDING and states[elsewhere.pk] == SignatureState.HELD
+    waiting.refresh_from_db()
+    assert not waiting.marked and waiting.reviewed_by == user  # it will confirm as anyone does
+    events = Event.objects.filter(petition=petition, kind=EventKind.SIGNATURE_CONFIRMED)
+    assert set(events.values_list("subject_id", flat=True)) == {row.pk for row in held}
+    signature_counts_flush()
+    petition.tally.refresh_from_db()
+    assert petition.tally.confirmed == 2
