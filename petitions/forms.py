@@ -303,6 +303,13 @@ class RuleForm(forms.Form):
     note = forms.CharField(label=_("Note (why, for the other organisers)"), max_length=500, required=False)
 
 
+class RuleChangeForm(forms.Form):
+    """What a rule does and its note: what it matches stays (remove the rule and add another for that)."""
+
+    action = forms.ChoiceField(label=_("What it does"), choices=RuleAction.choices)
+    note = forms.CharField(label=_("Note (why, for the other organisers)"), max_length=500, required=False)
+
+
 class InvalidationJobForm(forms.Form):
     """The criteria of an invalidation job (at least one besides the time window), and why."""
 

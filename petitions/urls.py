@@ -29,6 +29,7 @@ urlpatterns = [
     path("organise/new/", organise.organise_new, name="organise_new"),
     path("organise/invitations/<str:token>/", organise.organise_invitation, name="organise_invitation"),
     path("organise/rules/", review.organise_rules_everywhere, name="organise_rules_everywhere"),
+    path("organise/rules/<int:rule_id>/", review.organise_rule_everywhere, name="organise_rule_everywhere"),
     path("organise/rules/<int:rule_id>/remove/", review.organise_rule_remove_everywhere,
          name="organise_rule_remove_everywhere"),  # fmt: skip
     path("organise/<slug:slug>/", organise.organise_dashboard, name="organise_dashboard"),
@@ -37,6 +38,7 @@ urlpatterns = [
     path("organise/<slug:slug>/invalidate/", organise.organise_invalidate, name="organise_invalidate"),
     path("organise/<slug:slug>/members/", organise.organise_members, name="organise_members"),
     path("organise/<slug:slug>/rules/", review.organise_rules, name="organise_rules"),
+    path("organise/<slug:slug>/rules/<int:rule_id>/", review.organise_rule, name="organise_rule"),
     path("organise/<slug:slug>/rules/<int:rule_id>/remove/", review.organise_rule_remove, name="organise_rule_remove"),
     path("organise/<slug:slug>/held/", review.organise_held, name="organise_held"),
     path("organise/<slug:slug>/invalidations/", review.organise_invalidations, name="organise_invalidations"),

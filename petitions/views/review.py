@@ -6,12 +6,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from petitions import selectors
-from petitions.forms import InvalidationJobForm, RuleForm
+from petitions.forms import InvalidationJobForm, RuleChangeForm, RuleForm
 from petitions.models import MembershipRole
 from petitions.views.organise import organiser_view
 from signatures import selectors as signature_selectors
@@ -61,6 +62,36 @@ def _rule_remove(request: HttpRequest, *, petition, rule_id: int) -> None:
         messages.success(request, _("Rule removed. What it held stays held until reviewed."))
 
 
+def _rule_page(request: HttpRequest, *, petition, rule_id: int, can_edit: bool, back: str) -> HttpResponse:
+    rule = SignatureRule.objects.filter(pk=rule_id, petition=petition, removed_at__isnull=True).first()
+    if rule is None:
+        raise Http404(_("No such rule."))
+    form = RuleChangeForm(request.POST or None, initial={"action": rule.action, "note": rule.note})
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied(_("Only organisers can change the rules."))
+        if form.is_valid():
+            try:
+                changed = rules.signature_rule_change(
+                    rule=rule, by=request.user, action=form.cleaned_data["action"], note=form.cleaned_data["note"]
+                )
+            except rules.RuleError as exc:
+                form.add_error("action", str(exc))
+            else:
+                if changed:
+                    messages.success(request, _("Rule changed. New signatures follow it within seconds."))
+                return redirect(back)
+    context = {
+        "petition": petition,
+        "rule": rule,
+        "form": form,
+        "can_edit": can_edit,
+        "back": back,
+        "changes": list(rule.changes.select_related("by")),
+    }
+    return render(request, "petitions/organise/rule.html", context, status=400 if form.errors else 200)
+
+
 def _staff_only(request: HttpRequest) -> None:
     if not request.user.has_perm("signatures.add_signaturerule"):
         raise PermissionDenied(_("Rules for every petition are kept by staff."))
@@ -72,6 +103,23 @@ def organise_rules(request: HttpRequest, slug: str) -> HttpResponse:
     petition, role = selectors.petition_for_member(slug=slug, user=request.user)
     can_edit = role in (MembershipRole.OWNER, MembershipRole.ORGANISER)
     return _rules_page(request, petition=petition, can_edit=can_edit)
+
+
+@organiser_view
+@require_http_methods(["GET", "POST"])
+def organise_rule(request: HttpRequest, slug: str, rule_id: int) -> HttpResponse:
+    petition, role = selectors.petition_for_member(slug=slug, user=request.user)
+    can_edit = role in (MembershipRole.OWNER, MembershipRole.ORGANISER)
+    back = reverse("petitions:organise_rules", args=[petition.slug])
+    return _rule_page(request, petition=petition, rule_id=rule_id, can_edit=can_edit, back=back)
+
+
+@organiser_view
+@require_http_methods(["GET", "POST"])
+def organise_rule_everywhere(request: HttpRequest, rule_id: int) -> HttpResponse:
+    _staff_only(request)
+    back = reverse("petitions:organise_rules_everywhere")
+    return _rule_page(request, petition=None, rule_id=rule_id, can_edit=True, back=back)
 
 
 @organiser_view

@@ -16,8 +16,8 @@ A rule matches one of:
 Each rule refuses (the signer sees the usual refusal), marks (the signer sees the usual answer and the signature is
 held out of counts until reviewed), or allows (overrides every other rule). The sign path calls
 `signature_rules_check`, which reads compiled rules kept in the process and looks again at most every
-VIGIL_SIGNATURE_RULES_SECONDS whether any rule changed. Changing rules goes through `signature_rule_add` and
-`signature_rule_remove`, each written to the audit (SignatureRuleChange).
+VIGIL_SIGNATURE_RULES_SECONDS whether any rule changed. Changing rules goes through `signature_rule_add`,
+`signature_rule_change` and `signature_rule_remove`, each written to the audit (SignatureRuleChange).
 """
 
 import functools
@@ -423,6 +423,33 @@ def signature_rule_add(
     signature_rules_forget()
     logger.info("%s added signature rule %s: %s", by, rule.pk, rule)
     return rule
+
+
+def signature_rule_change(*, rule: SignatureRule, by, action: str, note: str, now: datetime | None = None) -> bool:
+    """Change what a rule does, or its note (what it matches is the rule itself: remove it and add another).
+    Recorded like an addition; applies to signatures from the next look at the rules. False if nothing changed."""
+    now = now or timezone.now()
+    if action not in RuleAction.values:
+        raise RuleError("Choose what the rule does.")
+    if action == RuleAction.ALLOW and rule.kind not in (RuleKind.IP_RANGE, RuleKind.DOMAIN, RuleKind.ADDRESS):
+        raise RuleError("Only networks, domains and addresses can be allowed.")
+    note = (note or "").strip()[:500]
+    with transaction.atomic():
+        current = SignatureRule.objects.select_for_update().get(pk=rule.pk)
+        if current.removed_at is not None:
+            raise RuleError("This rule was removed: add a new one.")
+        if (current.action, current.note) == (action, note):
+            return False
+        before = _snapshot(current)
+        current.action, current.note, current.changed_at = action, note, now
+        current.save(update_fields=["action", "note", "changed_at"])
+        SignatureRuleChange.objects.create(
+            rule=current, petition=current.petition, by=by, at=now, change="changed", before=before,
+            after=_snapshot(current),
+        )  # fmt: skip
+    rule.action, rule.note, rule.changed_at = action, note, now
+    signature_rules_forget()
+    return True
 
 
 def signature_rule_remove(*, rule: SignatureRule, by, now: datetime | None = None) -> bool:

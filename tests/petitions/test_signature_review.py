@@ -324,3 +324,29 @@ def test_all_signatures_one_rule_held_are_counted_at_once_with_their_events(peti
     signature_counts_flush()
     petition.tally.refresh_from_db()
     assert petition.tally.confirmed == 2
+
+
+def test_a_rule_changes_what_it_does_on_its_page_and_the_change_is_on_record(petition):
+    user = _member(petition, MembershipRole.ORGANISER)
+    rule = rules.signature_rule_add(petition=petition, by=user, kind="domain", action="mark", value="farm.example")
+    client = _client(user)
+    url = reverse("petitions:organise_rule", args=[petition.slug, rule.pk])
+    assert "added it" in client.get(url).content.decode()
+    response = client.post(url, {"action": "refuse", "note": "confirmed as a farm"})
+    assert response.status_code == 302
+    rule.refresh_from_db()
+    assert (rule.action, rule.note) == ("refuse", "confirmed as a farm")
+    change = SignatureRuleChange.objects.get(rule=rule, change="changed")
+    assert (change.before["action"], change.after["action"], change.by) == ("mark", "refuse", user)
+    assert "mark → refuse" in client.get(url).content.decode()
+    assert client.post(url, {"action": "refuse", "note": "confirmed as a farm"}).status_code == 302  # nothing new
+    assert SignatureRuleChange.objects.filter(rule=rule, change="changed").count() == 1
+    limit = rules.signature_rule_add(
+        petition=petition, by=user, kind="country_limit", action="mark", value="FR", limit=5
+    )
+    response = client.post(reverse("petitions:organise_rule", args=[petition.slug, limit.pk]), {"action": "allow"})
+    assert response.status_code == 400 and "Only networks, domains and addresses" in response.content.decode()
+    viewer = _member(petition, MembershipRole.VIEWER)
+    assert _client(viewer).post(url, {"action": "mark"}).status_code == 403
+    rules.signature_rule_remove(rule=rule, by=user)
+    assert client.get(url).status_code == 404

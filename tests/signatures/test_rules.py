@@ -347,3 +347,10 @@ def test_a_removed_address_rule_is_erased_after_its_time_and_a_rule_in_force_nev
     assert values == {gone.pk: rules.ERASED, kept.pk: "b@x.example", domain.pk: "x.example"}
     snapshots = SignatureRuleChange.objects.filter(rule=gone).values_list("before", "after")
     assert "a@x.example" not in str(list(snapshots))
+
+
+def test_a_changed_rule_applies_to_the_next_signature(petition):
+    rule = _rule(petition, RuleKind.DOMAIN, "farm.example", action=RuleAction.MARK)
+    assert _accepted(_sign(petition, "a@farm.example"))
+    assert rules.signature_rule_change(rule=rule, by=None, action=RuleAction.REFUSE, note="")
+    assert _refused(_sign(petition, "b@farm.example"))
