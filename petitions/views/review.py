@@ -16,7 +16,7 @@ from petitions.forms import InvalidationJobForm, RuleChangeForm, RuleForm
 from petitions.models import MembershipRole
 from petitions.views.organise import organiser_view
 from signatures import selectors as signature_selectors
-from signatures.models import InvalidationState, SignatureInvalidation, SignatureRule
+from signatures.models import InvalidationState, RuleAction, SignatureInvalidation, SignatureRule
 from signatures.services import review, rules
 
 
@@ -87,7 +87,14 @@ def _rule_page(request: HttpRequest, *, petition, rule_id: int, can_edit: bool, 
         "form": form,
         "can_edit": can_edit,
         "back": back,
-        "changes": list(rule.changes.select_related("by")),
+        "changes": [
+            {
+                "change": change,
+                "before": RuleAction(change.before["action"]).label if change.before.get("action") else "",
+                "after": RuleAction(change.after["action"]).label if change.after.get("action") else "",
+            }
+            for change in rule.changes.select_related("by")
+        ],
     }
     return render(request, "petitions/organise/rule.html", context, status=400 if form.errors else 200)
 

@@ -111,6 +111,8 @@ def rule_value_normalise(*, kind: str, value: str) -> str:
         return str(network)
     if kind == RuleKind.DOMAIN:
         domain = value.lower().lstrip("@").rstrip(".")
+        if set(domain) & set("[]{}()|\\^$+"):
+            raise RuleError("A pattern is a domain with * (any letters) or ? (one letter), like spam-*.example.")
         if _GLOB_CHARS & set(domain):
             if domain.replace("*", "").replace("?", "").replace(".", "") == "":
                 raise RuleError("That pattern would match every domain.")

@@ -338,7 +338,7 @@ def test_a_rule_changes_what_it_does_on_its_page_and_the_change_is_on_record(pet
     assert (rule.action, rule.note) == ("refuse", "confirmed as a farm")
     change = SignatureRuleChange.objects.get(rule=rule, change="changed")
     assert (change.before["action"], change.after["action"], change.by) == ("mark", "refuse", user)
-    assert "mark → refuse" in client.get(url).content.decode()
+    assert "Accept, and hold for review → Refuse" in client.get(url).content.decode()
     assert client.post(url, {"action": "refuse", "note": "confirmed as a farm"}).status_code == 302  # nothing new
     assert SignatureRuleChange.objects.filter(rule=rule, change="changed").count() == 1
     limit = rules.signature_rule_add(
