@@ -20,6 +20,7 @@ from deliverables.models import (
 )
 from petitions.models import PetitionInvitation
 from signatures.models import IntakeFailure, RuleKind, Signature, SignatureRule, SignatureState
+from signatures.services.rules import ERASED
 
 HOURLY = "core.tasks.privacy_rules_task (hourly)"
 
@@ -73,7 +74,7 @@ def held_delivered_files():
 
 
 def held_rule_addresses():
-    rules = SignatureRule.objects.filter(kind__in=[RuleKind.ADDRESS, RuleKind.IP_RANGE]).exclude(value="(erased)")
+    rules = SignatureRule.objects.filter(kind__in=[RuleKind.ADDRESS, RuleKind.IP_RANGE]).exclude(value=ERASED)
     return _held(rules, "created_at")
 
 

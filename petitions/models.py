@@ -170,6 +170,11 @@ class MembershipRole(models.TextChoices):
 ROLE_RANK = {MembershipRole.VIEWER: 1, MembershipRole.ORGANISER: 2, MembershipRole.OWNER: 3}
 
 
+def role_allows(role: str, wanted: str) -> bool:
+    """Whether a member holding `role` may do what needs `wanted` (an owner may do what an organiser may)."""
+    return ROLE_RANK[MembershipRole(role)] >= ROLE_RANK[MembershipRole(wanted)]
+
+
 class PetitionMembership(models.Model):
     """Who runs a petition. Only members (and superusers) see its private pages."""
 
@@ -186,7 +191,7 @@ class PetitionMembership(models.Model):
         return f"{self.user} · {self.get_role_display()} · {self.petition}"
 
     def allows(self, role: str) -> bool:
-        return ROLE_RANK[MembershipRole(self.role)] >= ROLE_RANK[MembershipRole(role)]
+        return role_allows(self.role, role)
 
 
 class PetitionInvitation(models.Model):

@@ -54,6 +54,10 @@ class RuleAction(models.TextChoices):
     ALLOW = "allow", _("Allow (overrides the other rules)")
 
 
+# The kinds of rule that may allow (override the others): a whole list or a limit cannot be "allowed".
+ALLOWABLE_KINDS = (RuleKind.IP_RANGE, RuleKind.DOMAIN, RuleKind.ADDRESS)
+
+
 class SignatureRule(models.Model):
     """One rule checked when someone signs (signatures.services.rules): for every petition (`petition` empty, kept
     by staff) or for one (kept by its organisers). Rules are never deleted, only removed (`removed_at`), so a held
@@ -98,8 +102,7 @@ class SignatureRule(models.Model):
                 name="signature_rule_country_limit",
             ),
             models.CheckConstraint(
-                condition=~Q(action=RuleAction.ALLOW)
-                | Q(kind__in=[RuleKind.IP_RANGE, RuleKind.DOMAIN, RuleKind.ADDRESS]),
+                condition=~Q(action=RuleAction.ALLOW) | Q(kind__in=list(ALLOWABLE_KINDS)),
                 name="signature_rule_allow_kinds",
             ),
         ]
@@ -136,6 +139,15 @@ class SignatureRuleChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.change} rule {self.rule_id}"
+
+    @property
+    def action_before(self) -> str:
+        """What the rule did before this change, in words ("" for an addition)."""
+        return RuleAction(self.before["action"]).label if self.before.get("action") else ""
+
+    @property
+    def action_after(self) -> str:
+        return RuleAction(self.after["action"]).label if self.after.get("action") else ""
 
 
 class InvalidationState(models.TextChoices):
@@ -193,6 +205,15 @@ class SignatureInvalidation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in (InvalidationState.RUNNING, InvalidationState.REVERSING)
+
+    @property
+    def is_counted(self) -> bool:
+        """Counted (the dry run), not run yet."""
+        return self.state == InvalidationState.COUNTED
+
+    @property
+    def is_reversible(self) -> bool:
+        return self.state in (InvalidationState.DONE, InvalidationState.CANCELLED)
 
 
 class Signature(models.Model):

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -213,6 +213,12 @@ def signature_rules_for(*, petition_id: int | None) -> list[SignatureRule]:
     return list(
         SignatureRule.objects.filter(petition_id=petition_id, removed_at__isnull=True).select_related("created_by")
     )
+
+
+def signature_rules_applying(*, petition_id: int) -> list[SignatureRule]:
+    """Every rule that applies, or applied, to a petition: its own and staff's, removed ones too (what they held
+    may still be held)."""
+    return list(SignatureRule.objects.filter(Q(petition_id=petition_id) | Q(petition__isnull=True)))
 
 
 def signature_rule_changes(*, petition_id: int | None, limit: int = 50) -> list[SignatureRuleChange]:

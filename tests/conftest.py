@@ -39,6 +39,16 @@ def _outbox_and_clean_cache(settings):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _signature_rules_fresh():
+    """Each test starts, and leaves, with no signature rules compiled in this process (as a process started anew)."""
+    from signatures.services.rules import signature_rules_forget
+
+    signature_rules_forget()
+    yield
+    signature_rules_forget()
+
+
 def _database_url() -> str:
     db = settings.DATABASES["default"]
     auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")

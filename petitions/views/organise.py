@@ -23,7 +23,7 @@ from petitions.forms import (
     PetitionForm,
     TransitionForm,
 )
-from petitions.models import MembershipRole, PetitionMembership, PetitionStatus
+from petitions.models import MembershipRole, PetitionMembership, PetitionStatus, role_allows
 from petitions.services import editing, errors, lifecycle, memberships
 from petitions.views.signing import token_problem
 from signatures.services import review
@@ -88,7 +88,7 @@ def organise_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     context.update(
         petition=petition,
         role=role,
-        can_edit=role in (MembershipRole.OWNER, MembershipRole.ORGANISER),
+        can_edit=role_allows(role, MembershipRole.ORGANISER),
         is_owner=role == MembershipRole.OWNER,
         transitions=transitions,
     )

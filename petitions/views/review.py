@@ -3,7 +3,6 @@ the signatures the rules held, and invalidation jobs (counted, run, stopped, rev
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,10 +12,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from petitions import selectors
 from petitions.forms import InvalidationJobForm, RuleChangeForm, RuleForm
-from petitions.models import MembershipRole
+from petitions.models import MembershipRole, role_allows
 from petitions.views.organise import organiser_view
 from signatures import selectors as signature_selectors
-from signatures.models import InvalidationState, RuleAction, SignatureInvalidation, SignatureRule
+from signatures.models import SignatureInvalidation, SignatureRule
 from signatures.services import review, rules
 
 
@@ -87,14 +86,7 @@ def _rule_page(request: HttpRequest, *, petition, rule_id: int, can_edit: bool, 
         "form": form,
         "can_edit": can_edit,
         "back": back,
-        "changes": [
-            {
-                "change": change,
-                "before": RuleAction(change.before["action"]).label if change.before.get("action") else "",
-                "after": RuleAction(change.after["action"]).label if change.after.get("action") else "",
-            }
-            for change in rule.changes.select_related("by")
-        ],
+        "changes": list(rule.changes.select_related("by")),
     }
     return render(request, "petitions/organise/rule.html", context, status=400 if form.errors else 200)
 
@@ -108,7 +100,7 @@ def _staff_only(request: HttpRequest) -> None:
 @require_http_methods(["GET", "POST"])
 def organise_rules(request: HttpRequest, slug: str) -> HttpResponse:
     petition, role = selectors.petition_for_member(slug=slug, user=request.user)
-    can_edit = role in (MembershipRole.OWNER, MembershipRole.ORGANISER)
+    can_edit = role_allows(role, MembershipRole.ORGANISER)
     return _rules_page(request, petition=petition, can_edit=can_edit)
 
 
@@ -116,7 +108,7 @@ def organise_rules(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def organise_rule(request: HttpRequest, slug: str, rule_id: int) -> HttpResponse:
     petition, role = selectors.petition_for_member(slug=slug, user=request.user)
-    can_edit = role in (MembershipRole.OWNER, MembershipRole.ORGANISER)
+    can_edit = role_allows(role, MembershipRole.ORGANISER)
     back = reverse("petitions:organise_rules", args=[petition.slug])
     return _rule_page(request, petition=petition, rule_id=rule_id, can_edit=can_edit, back=back)
 
@@ -157,7 +149,7 @@ def organise_rule_remove_everywhere(request: HttpRequest, rule_id: int) -> HttpR
 def organise_held(request: HttpRequest, slug: str) -> HttpResponse:
     """Signatures a rule held: counted one by one, or set aside together by a job (criteria: the rule)."""
     petition, role = selectors.petition_for_member(slug=slug, user=request.user)
-    can_edit = role in (MembershipRole.OWNER, MembershipRole.ORGANISER)
+    can_edit = role_allows(role, MembershipRole.ORGANISER)
     if request.method == "POST":
         if not can_edit:
             raise PermissionDenied(_("Only organisers can review held signatures."))
@@ -199,9 +191,9 @@ def organise_held(request: HttpRequest, slug: str) -> HttpResponse:
 def organise_invalidations(request: HttpRequest, slug: str) -> HttpResponse:
     """Invalidation jobs: the list, and a new one counted (a dry run) before anything is set aside."""
     petition, role = selectors.petition_for_member(slug=slug, user=request.user)
-    can_edit = role in (MembershipRole.OWNER, MembershipRole.ORGANISER)
-    petition_rules = list(SignatureRule.objects.filter(Q(petition=petition) | Q(petition__isnull=True)))
-    form = InvalidationJobForm(request.POST or None, initial=request.GET.dict() or None, rules=petition_rules)
+    can_edit = role_allows(role, MembershipRole.ORGANISER)
+    choices = signature_selectors.signature_rules_applying(petition_id=petition.pk)
+    form = InvalidationJobForm(request.POST or None, initial=request.GET.dict() or None, rules=choices)
     if request.method == "POST":
         if not can_edit:
             raise PermissionDenied(_("Only organisers can set signatures aside."))
@@ -255,7 +247,7 @@ def _job_figures(job: SignatureInvalidation) -> dict:
 def organise_invalidation(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
     """One job: its criteria, count and sample; run it, stop it, reverse it."""
     petition, role = selectors.petition_for_member(slug=slug, user=request.user)
-    can_edit = role in (MembershipRole.OWNER, MembershipRole.ORGANISER)
+    can_edit = role_allows(role, MembershipRole.ORGANISER)
     job = _job_for(petition, job_id)
     if request.method == "POST":
         if not can_edit:
@@ -268,6 +260,8 @@ def organise_invalidation(request: HttpRequest, slug: str, job_id: int) -> HttpR
             elif move == "cancel":
                 if review.invalidation_cancel(job=job, by=request.user):
                     messages.success(request, _("Stopped. What was set aside stays so until you reverse the job."))
+                else:
+                    messages.error(request, _("This job is not running: there is nothing to stop."))
             elif move == "reverse":
                 review.invalidation_reverse(job=job, by=request.user)
                 messages.success(request, _("Restoring every signature the job set aside."))
@@ -276,16 +270,15 @@ def organise_invalidation(request: HttpRequest, slug: str, job_id: int) -> HttpR
         except review.ReviewError as exc:
             messages.error(request, str(exc))
         return redirect("petitions:organise_invalidation", slug=petition.slug, job_id=job.pk)
+    criteria = review.Criteria.from_json(job.criteria)
     context = {
         "petition": petition,
         "job": job,
         "can_edit": can_edit,
-        "criteria": review.Criteria.from_json(job.criteria),
+        "criteria": criteria,
         "sample": review.invalidation_sample(job=job),
         "figures": _job_figures(job),
-        "rule": SignatureRule.objects.filter(pk=job.criteria.get("rule")).first() if job.criteria.get("rule") else None,
-        "counted": job.state == InvalidationState.COUNTED,
-        "reversible": job.state in (InvalidationState.DONE, InvalidationState.CANCELLED),
+        "rule": SignatureRule.objects.filter(pk=criteria.rule).first() if criteria.rule else None,
     }
     return render(request, "petitions/organise/invalidation.html", context)
 

@@ -23,7 +23,7 @@ from django.utils.dateparse import parse_datetime
 
 from core.jobs import enqueue
 from core.models import Event, EventKind
-from core.services.events import event_record, events_handle_soon
+from core.services.events import events_handle_soon
 from signatures.models import InvalidationState, Signature, SignatureInvalidation, SignatureState
 from signatures.services.counts import counts_flush_soon
 
@@ -60,6 +60,14 @@ class Criteria:
     def is_empty(self) -> bool:
         return not self.as_json()
 
+    @property
+    def since_at(self) -> datetime | None:
+        return parse_datetime(self.since) if self.since else None
+
+    @property
+    def until_at(self) -> datetime | None:
+        return parse_datetime(self.until) if self.until else None
+
 
 def _name_regex(pattern: str) -> str:
     parts = [re.escape(part) for part in pattern.strip().split("*")]
@@ -91,8 +99,8 @@ def criteria_clean(
     narrowing = {key for key in criteria.as_json() if key not in ("since", "until")}
     if not narrowing:
         raise ReviewError(
-            "Choose at least a domain, an address, a country, a name or a rule: a time window alone would set aside "
-            "every signature in it."
+            "Choose at least a domain, an address hash, a country, a name or a rule: a time window alone would set "
+            "aside every signature in it."
         )
     if criteria.name and criteria.name.replace("*", "").strip() == "":
         raise ReviewError("A name pattern needs at least one letter besides *.")
@@ -110,9 +118,9 @@ def signatures_matching(*, petition, criteria: Criteria):
     if criteria.country:
         rows = rows.filter(country=criteria.country)
     if criteria.since:
-        rows = rows.filter(created_at__gte=parse_datetime(criteria.since))
+        rows = rows.filter(created_at__gte=criteria.since_at)
     if criteria.until:
-        rows = rows.filter(created_at__lt=parse_datetime(criteria.until))
+        rows = rows.filter(created_at__lt=criteria.until_at)
     if criteria.rule is not None:
         rows = rows.filter(marked_by_rule_id=criteria.rule)
     if criteria.name:
@@ -145,7 +153,7 @@ def invalidation_count(
 
 def invalidation_sample(*, job: SignatureInvalidation, size: int = 10) -> list[Signature]:
     """Some of the signatures a counted job would set aside (newest first), or some it set aside."""
-    if job.state == InvalidationState.COUNTED:
+    if job.is_counted:
         rows = signatures_matching(petition=job.petition, criteria=Criteria.from_json(job.criteria))
     else:
         rows = Signature.objects.filter(invalidation=job)
@@ -162,7 +170,7 @@ def invalidation_start(*, job: SignatureInvalidation, by, now: datetime | None =
     now = now or timezone.now()
     with transaction.atomic():
         locked = _job_locked(job.pk)
-        if locked.state != InvalidationState.COUNTED:
+        if not locked.is_counted:
             raise ReviewError("This job has already been run.")
         newest = Signature.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         SignatureInvalidation.objects.filter(pk=job.pk).update(
@@ -187,7 +195,7 @@ def invalidation_reverse(*, job: SignatureInvalidation, by, now: datetime | None
     now = now or timezone.now()
     with transaction.atomic():
         locked = _job_locked(job.pk)
-        if locked.state not in (InvalidationState.DONE, InvalidationState.CANCELLED):
+        if not locked.is_reversible:
             raise ReviewError("Only a finished or stopped job can be reversed.")
         SignatureInvalidation.objects.filter(pk=job.pk).update(
             state=InvalidationState.REVERSING, reversed_by=by, reversed_at=now, batch_at=now
@@ -311,56 +319,46 @@ def signatures_invalidate(
 # --- Held signatures --------------------------------------------------------------------------------------------
 
 
+def _release(*, petition, marked, by, now: datetime) -> tuple[int, int]:
+    """Count the signatures of `marked` (a queryset of the petition's marked rows) that a rule held, and clear the
+    mark of those not confirmed yet (they confirm as anyone does), each stamped with the review; with a
+    signature.confirmed event for each one counted, for the petition's webhooks. Returns (reviewed, counted)."""
+    rows = list(
+        marked.select_for_update()
+        .exclude(state__in=[SignatureState.WITHDRAWN, SignatureState.INVALIDATED])
+        .values_list("pk", "state")
+    )
+    held = [pk for pk, state in rows if state == SignatureState.HELD]
+    Signature.objects.filter(pk__in=held).update(
+        state=SignatureState.CONFIRMED, marked=False, reviewed_at=now, reviewed_by=by
+    )
+    Signature.objects.filter(pk__in=[pk for pk, state in rows if state != SignatureState.HELD]).update(
+        marked=False, reviewed_at=now, reviewed_by=by
+    )
+    if held and type(petition).objects.filter(pk=petition.pk, sends_events=True).exists():
+        Event.objects.bulk_create(
+            Event(kind=EventKind.SIGNATURE_CONFIRMED, petition_id=petition.pk, subject_id=pk, created_at=now)
+            for pk in held
+        )
+        events_handle_soon()
+    counts_flush_soon()
+    return len(rows), len(held)
+
+
 def signature_release(*, petition, signature_id: int, by, now: datetime | None = None) -> bool:
     """Count a signature a rule held: held becomes confirmed (a pending one confirms as usual from now on). The
     review is stamped on the row. False if it was not held (already reviewed, withdrawn, set aside)."""
-    now = now or timezone.now()
     with transaction.atomic():
-        row = (
-            Signature.objects.select_for_update()
-            .filter(pk=signature_id, petition=petition, marked=True)
-            .exclude(state__in=[SignatureState.WITHDRAWN, SignatureState.INVALIDATED])
-            .first()
-        )
-        if row is None:
-            return False
-        was_held = row.state == SignatureState.HELD
-        Signature.objects.filter(pk=row.pk).update(
-            marked=False,
-            reviewed_at=now,
-            reviewed_by=by,
-            state=SignatureState.CONFIRMED if was_held else row.state,
-        )
-        if was_held:
-            event_record(kind=EventKind.SIGNATURE_CONFIRMED, petition=petition, subject_id=row.pk, now=now)
-        counts_flush_soon()
-    return True
+        marked = Signature.objects.filter(pk=signature_id, petition=petition, marked=True)
+        reviewed, _counted = _release(petition=petition, marked=marked, by=by, now=now or timezone.now())
+    return bool(reviewed)
 
 
 def signatures_release_by_rule(*, petition, rule_id: int, by, now: datetime | None = None) -> int:
     """Count every signature of the petition that one rule held (and clear the mark of those it marked that are
-    not confirmed yet), in one transaction, each stamped with the review. Returns how many were held."""
-    now = now or timezone.now()
+    not confirmed yet), in one transaction. Returns how many were held."""
     with transaction.atomic():
-        marked = (
-            Signature.objects.select_for_update()
-            .filter(petition=petition, marked=True, marked_by_rule_id=rule_id)
-            .exclude(state__in=[SignatureState.WITHDRAWN, SignatureState.INVALIDATED])
-        )
-        rows = list(marked.values_list("pk", "state"))
-        held = [pk for pk, state in rows if state == SignatureState.HELD]
-        Signature.objects.filter(pk__in=held).update(
-            state=SignatureState.CONFIRMED, marked=False, reviewed_at=now, reviewed_by=by
-        )
-        Signature.objects.filter(pk__in=[pk for pk, state in rows if state != SignatureState.HELD]).update(
-            marked=False, reviewed_at=now, reviewed_by=by
-        )
-        if held and type(petition).objects.filter(pk=petition.pk, sends_events=True).exists():
-            Event.objects.bulk_create(
-                Event(kind=EventKind.SIGNATURE_CONFIRMED, petition_id=petition.pk, subject_id=pk, created_at=now)
-                for pk in held
-            )
-            events_handle_soon()
-        counts_flush_soon()
-    logger.info("%s counted %s signature(s) held by rule %s on petition %s", by, len(held), rule_id, petition.pk)
-    return len(held)
+        marked = Signature.objects.filter(petition=petition, marked=True, marked_by_rule_id=rule_id)
+        _reviewed, counted = _release(petition=petition, marked=marked, by=by, now=now or timezone.now())
+    logger.info("%s counted %s signature(s) held by rule %s on petition %s", by, counted, rule_id, petition.pk)
+    return counted

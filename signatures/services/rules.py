@@ -37,11 +37,19 @@ from django.utils import timezone
 from core.outage import DATABASE_DOWN, database_unreachable
 from signatures.countries import COUNTRY_NAMES
 from signatures.email import InvalidEmail, email_canonical, email_domain_ascii
-from signatures.models import RegionTally, RuleAction, RuleKind, SignatureRule, SignatureRuleChange
+from signatures.models import (
+    ALLOWABLE_KINDS,
+    RegionTally,
+    RuleAction,
+    RuleKind,
+    SignatureRule,
+    SignatureRuleChange,
+)
 
 logger = logging.getLogger(__name__)
 
 _GLOB_CHARS = frozenset("*?")
+_PATTERN_HELP = "A pattern is a domain with * (any letters) or ? (one letter), like spam-*.example."
 
 
 class RuleError(ValueError):
@@ -112,7 +120,7 @@ def rule_value_normalise(*, kind: str, value: str) -> str:
     if kind == RuleKind.DOMAIN:
         domain = value.lower().lstrip("@").rstrip(".")
         if set(domain) & set("[]{}()|\\^$+"):
-            raise RuleError("A pattern is a domain with * (any letters) or ? (one letter), like spam-*.example.")
+            raise RuleError(_PATTERN_HELP)
         if _GLOB_CHARS & set(domain):
             if domain.replace("*", "").replace("?", "").replace(".", "") == "":
                 raise RuleError("That pattern would match every domain.")
@@ -122,9 +130,7 @@ def rule_value_normalise(*, kind: str, value: str) -> str:
                 ]
                 email_domain_ascii(domain.replace("*", "a").replace("?", "a"))
             except InvalidEmail as exc:
-                raise RuleError(
-                    "A pattern is a domain with * (any letters) or ? (one letter), like spam-*.example."
-                ) from exc
+                raise RuleError(_PATTERN_HELP) from exc
             return ".".join(labels)
         try:
             ascii_domain = email_domain_ascii(domain)
@@ -201,15 +207,16 @@ class _Scope:
             matcher.Compile()
             self.glob_matcher = matcher
 
-    def matches(self, *, address: str, domains: list[str], ip, petition_id: int | None, country: str):
-        """Every (action, rule id) of this scope that matches."""
+    def matches(self, *, addresses: list[str], domain: str, domains: list[str], ip, petition_id: int, country: str):
+        """Every (action, rule id) of this scope that matches. `addresses` and `domains` are the signer's (the
+        domain with its parents) and their look-alike skeletons; `domain` is the domain as given, for patterns."""
         found = []
-        if address:
+        for address in addresses:
             found.extend(self.addresses.get(address, ()))
-        for domain in domains:
-            found.extend(self.domains.get(domain, ()))
-        if self.glob_matcher is not None and domains:
-            for index in self.glob_matcher.Match(domains[0]) or ():
+        for name in domains:
+            found.extend(self.domains.get(name, ()))
+        if self.glob_matcher is not None and domain:
+            for index in self.glob_matcher.Match(domain) or ():
                 _glob, action, pk = self.globs[index]
                 found.append((action, pk))
         if self.disposable and domains and _is_disposable(domains):
@@ -221,7 +228,7 @@ class _Scope:
                     hit = table.get(number >> (ip.max_prefixlen - prefixlen))
                     if hit:
                         found.extend(hit)
-        if country and country in self.countries and petition_id is not None:
+        if country and country in self.countries:
             action, pk, limit = self.countries[country]
             if _country_count(petition_id=petition_id, country=country) >= limit:
                 found.append((action, pk))
@@ -341,13 +348,13 @@ def signature_rules_check(*, petition_id: int, canonical_email: str, ip: str = "
         return None
     address = canonical_email or ""
     domain = address.rpartition("@")[2]
+    addresses = [address] if address else []
     domains = _domain_and_parents(domain) if domain else []
-    alike_address = alike_domains = None
-    if not address.isascii() or "xn--" in domain:
-        unicode_domain = _domain_unicode(domain)
-        alike_domain = skeleton(unicode_domain)
-        alike_address = skeleton(address.rpartition("@")[0]) + "@" + alike_domain
-        alike_domains = _domain_and_parents(alike_domain) if alike_domain != domain else None
+    if not address.isascii() or "xn--" in domain:  # Unicode: look for what it may imitate too
+        alike_domain = skeleton(_domain_unicode(domain))
+        addresses.append(skeleton(address.rpartition("@")[0]) + "@" + alike_domain)
+        if alike_domain != domain:
+            domains += _domain_and_parents(alike_domain)
     address_ip = None
     if ip:
         try:
@@ -359,15 +366,13 @@ def signature_rules_check(*, petition_id: int, canonical_email: str, ip: str = "
                 address_ip = address_ip.ipv4_mapped
     found = []
     for rules in (compiled.everywhere if compiled.any_everywhere else None, scope):
-        if rules is None:
-            continue
-        found.extend(
-            rules.matches(address=address, domains=domains, ip=address_ip, petition_id=petition_id, country=country)
-        )
-        if alike_address is not None:
-            found.extend(rules.addresses.get(alike_address, ()))
-            for alike in alike_domains or ():
-                found.extend(rules.domains.get(alike, ()))
+        if rules is not None:
+            found.extend(
+                rules.matches(
+                    addresses=addresses, domain=domain, domains=domains, ip=address_ip, petition_id=petition_id,
+                    country=country,
+                )
+            )  # fmt: skip
     if not found:
         return None
     actions = {action for action, _pk in found}
@@ -378,6 +383,13 @@ def signature_rules_check(*, petition_id: int, canonical_email: str, ip: str = "
 
 
 # --- Changing rules ---------------------------------------------------------------------------------------------
+
+
+def _action_check(*, kind: str, action: str) -> None:
+    if action not in RuleAction.values:
+        raise RuleError("Choose what the rule does.")
+    if action == RuleAction.ALLOW and kind not in ALLOWABLE_KINDS:
+        raise RuleError("Only networks, domains and addresses can be allowed.")
 
 
 def _snapshot(rule: SignatureRule) -> dict:
@@ -399,10 +411,7 @@ def signature_rule_add(
     now = now or timezone.now()
     if kind not in RuleKind.values:
         raise RuleError("Choose what kind of rule this is.")
-    if action not in RuleAction.values:
-        raise RuleError("Choose what the rule does.")
-    if action == RuleAction.ALLOW and kind not in (RuleKind.IP_RANGE, RuleKind.DOMAIN, RuleKind.ADDRESS):
-        raise RuleError("Only networks, domains and addresses can be allowed.")
+    _action_check(kind=kind, action=action)
     if kind == RuleKind.COUNTRY_LIMIT:
         if petition is None:
             raise RuleError("A country limit belongs to one petition.")
@@ -431,10 +440,7 @@ def signature_rule_change(*, rule: SignatureRule, by, action: str, note: str, no
     """Change what a rule does, or its note (what it matches is the rule itself: remove it and add another).
     Recorded like an addition; applies to signatures from the next look at the rules. False if nothing changed."""
     now = now or timezone.now()
-    if action not in RuleAction.values:
-        raise RuleError("Choose what the rule does.")
-    if action == RuleAction.ALLOW and rule.kind not in (RuleKind.IP_RANGE, RuleKind.DOMAIN, RuleKind.ADDRESS):
-        raise RuleError("Only networks, domains and addresses can be allowed.")
+    _action_check(kind=rule.kind, action=action)
     note = (note or "").strip()[:500]
     with transaction.atomic():
         current = SignatureRule.objects.select_for_update().get(pk=rule.pk)
@@ -484,10 +490,11 @@ def signature_rules_prune(*, now: datetime | None = None) -> int:
             kind__in=[RuleKind.ADDRESS, RuleKind.IP_RANGE], removed_at__lt=cutoff
         ).exclude(value=ERASED)
         ids = list(old.values_list("pk", flat=True))
-        for change in SignatureRuleChange.objects.filter(rule_id__in=ids):
+        changes = list(SignatureRuleChange.objects.filter(rule_id__in=ids))
+        for change in changes:
             for snapshot in (change.before, change.after):
                 if snapshot.get("value"):
                     snapshot["value"] = ERASED
-            change.save(update_fields=["before", "after"])
+        SignatureRuleChange.objects.bulk_update(changes, ["before", "after"])
         erased = SignatureRule.objects.filter(pk__in=ids).update(value=ERASED)
     return erased

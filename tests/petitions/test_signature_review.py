@@ -23,13 +23,6 @@ from tests.petitions.factories import ConfirmedSignatureFactory, MembershipFacto
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rules():
-    rules.signature_rules_forget()
-    yield
-    rules.signature_rules_forget()
-
-
 def _member(petition, role=MembershipRole.OWNER):
     user = staff_user(ORGANISERS)
     MembershipFactory(petition=petition, user=user, role=role)

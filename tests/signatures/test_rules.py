@@ -38,13 +38,6 @@ from tests.signatures.helpers import form_data
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rules():
-    rules.signature_rules_forget()
-    yield
-    rules.signature_rules_forget()
-
-
 def _sign(petition, email, *, ip="198.51.100.10", client=None, **overrides):
     client = client or Client()
     return client.post(
